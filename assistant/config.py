@@ -1,0 +1,66 @@
+"""Settings: defaults, overridden by environment variables, overridden by CLI flags."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "multilingual-e5-small"
+
+# Prefixes of models we know; any other model embeds raw text unless told otherwise.
+KNOWN_PREFIXES = {
+    DEFAULT_MODEL: ("query: ", "passage: "),
+    "intfloat/multilingual-e5-small": ("query: ", "passage: "),
+}
+
+
+def _env(name: str, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be tuned, with the values the eval suite chose."""
+
+    # embedding model: the default name, another known name, a hub name or a local path
+    model: str = DEFAULT_MODEL
+    query_prefix: str | None = None     # None: the model's known prefix, else ""
+    passage_prefix: str | None = None
+    model_cache: Path | None = None     # None: provision.default_cache_dir()
+    # chunking (characters); chosen with `assistant eval` on the dev split
+    chunk_chars: int = 900
+    chunk_overlap: int = 1              # bullet items / paragraphs repeated from the previous chunk
+    # retrieval
+    rrf_k: int = 60
+    fetch_depth: int = 50               # candidates fetched from each retriever before fusion
+    ann: str = "flat"                   # "flat" (exact) or "hnsw"
+    # paths
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    data_dir: Path = Path("data")
+
+    def __post_init__(self):
+        if self.ann not in ("flat", "hnsw"):
+            raise ValueError(f"ann must be 'flat' or 'hnsw', not {self.ann!r}")
+        if self.chunk_chars < 100:
+            raise ValueError("chunk_chars must be at least 100")
+
+    @property
+    def prefixes(self) -> tuple[str, str]:
+        q, p = KNOWN_PREFIXES.get(self.model, ("", ""))
+        return (q if self.query_prefix is None else self.query_prefix,
+                p if self.passage_prefix is None else self.passage_prefix)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        s = cls(
+            model=_env("ASSISTANT_MODEL", DEFAULT_MODEL),
+            query_prefix=_env("ASSISTANT_QUERY_PREFIX"),
+            passage_prefix=_env("ASSISTANT_PASSAGE_PREFIX"),
+            model_cache=Path(_env("ASSISTANT_MODEL_CACHE")) if _env("ASSISTANT_MODEL_CACHE") else None,
+            ann=_env("ASSISTANT_ANN", "flat"),
+            data_dir=Path(_env("ASSISTANT_DATA", "data")),
+        )
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        return replace(s, **overrides)

@@ -1,0 +1,19 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def e5_embedder():
+    """The real default model (converted once per machine into the user cache)."""
+    from assistant.config import Settings
+    from assistant.embed import Embedder
+    return Embedder(Settings())
