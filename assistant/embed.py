@@ -17,6 +17,8 @@ from .config import DEFAULT_MODEL, Settings
 from .provision import ModelError, ensure_e5_model
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def _local_alias(name: str) -> Path | None:
@@ -66,6 +68,8 @@ class Embedder:
         if self._model is None:
             source = self._resolve()
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+            hf_logging.disable_progress_bar()
             try:
                 self._model = SentenceTransformer(source, device="cpu")
             except Exception as exc:  # noqa: BLE001 - any load failure is a model problem

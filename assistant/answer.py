@@ -1,0 +1,48 @@
+"""The answer in Danish: verbatim quotes grouped by organisation and document, with citations."""
+from __future__ import annotations
+
+from .types import Document, Quote
+
+NOT_COVERED = ("Det kan jeg ikke finde et svar på i de dokumenter, jeg kender. "
+               "Jeg citerer kun fra kodekser og politikker, og ingen af dem ser ud til at dække spørgsmålet.")
+
+
+def section_label(q: Quote) -> str:
+    return q.heading or "Indledning"
+
+
+def citation(q: Quote) -> str:
+    parts = [q.organisation, q.title, section_label(q)]
+    if q.page:
+        parts.append(f"side {q.page}")
+    return " · ".join(parts)
+
+
+def compose(quotes: list[Quote], notes: list[str]) -> str:
+    lines = list(notes)
+    groups: dict[tuple[str, str], list[Quote]] = {}
+    for q in quotes:
+        groups.setdefault((q.organisation, q.title), []).append(q)
+    if len(groups) > 1:
+        lines.append(f"{len(groups)} dokumenter siger noget om det:")
+    for (org, title), qs in groups.items():
+        lines.append(f"\n**{org} – {title}**")
+        for q in qs:
+            lines.append(f"> {q.text}")
+            lines.append(f"— {citation(q)}")
+    return "\n".join(lines).strip()
+
+
+def compose_not_covered(related: list[Quote], notes: list[str]) -> str:
+    lines = list(notes) + [NOT_COVERED]
+    if related:
+        lines.append("\nMåske relateret:")
+        for q in related:
+            lines.append(f"- {q.text[:160]}{'…' if len(q.text) > 160 else ''} ({citation(q)})")
+    return "\n".join(lines).strip()
+
+
+def make_quote(doc: Document, heading: str, start: int, end: int, score: float) -> Quote:
+    return Quote(document=doc.id, title=doc.title, organisation=doc.organisation, doc_type=doc.doc_type,
+                 heading=heading, start=start, end=end, page=doc.page_at(start),
+                 text=doc.text[start:end], score=round(float(score), 4))

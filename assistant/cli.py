@@ -1,0 +1,121 @@
+"""assistant index | ask | eval | serve — a thin layer over the Assistant API."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _settings(args):
+    from .config import Settings
+    return Settings.from_env(model=getattr(args, "model", None),
+                             index_dir=Path(args.index) if getattr(args, "index", None) else None,
+                             corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None)
+
+
+def _assistant(args):
+    from .pipeline import Assistant
+    return Assistant(_settings(args))
+
+
+def cmd_index(args) -> int:
+    from .index import build_index
+    from .embed import Embedder
+    from .text_da import Analyzer
+    settings = _settings(args)
+    summary = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings), settings, Analyzer(),
+                          progress=not args.json and sys.stderr.isatty() or args.progress,
+                          log=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(summary.text())
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .retrieve import Filters
+    assistant = _assistant(args)
+    answer = assistant.ask(args.question, Filters(args.org, args.type), k=args.k,
+                           mode=args.retriever)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(answer.text)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import main_eval
+    return main_eval(args, _assistant(args))
+
+
+def cmd_serve(args) -> int:
+    from .ui import serve
+    serve(_assistant(args), host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    p.add_argument("--model", help="embedding model: name, local path or hub name (env ASSISTANT_MODEL)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_index(sp):
+        sp.add_argument("--index", default=None, help="index folder (default: index/)")
+        return sp
+
+    sp = with_index(sub.add_parser("index", help="build or update the index from the corpus"))
+    sp.add_argument("--corpus", default=None, help="corpus folder (default: corpus/)")
+    sp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sp.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    sp.set_defaults(func=cmd_index)
+
+    sp = with_index(sub.add_parser("ask", help="answer a question with quotes and citations"))
+    sp.add_argument("question")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--org", help="only this organisation (substring, e.g. 'aalborg')")
+    sp.add_argument("--type", help="only this document type (e.g. adfærdskodeks)")
+    sp.add_argument("--k", type=int, default=3, help="at most this many quotes (default 3)")
+    sp.add_argument("--retriever", default="hybrid", choices=["hybrid", "dense", "bm25"])
+    sp.set_defaults(func=cmd_ask)
+
+    sp = with_index(sub.add_parser("eval", help="retrieval and answer metrics on gold question sets"))
+    sp.add_argument("--gold", nargs="+", default=None, help="gold JSONL files (default: evals/test.jsonl)")
+    sp.add_argument("--retriever", default="hybrid", choices=["hybrid", "dense", "bm25"])
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--report", help="write a Markdown report (all retrievers) and a recall@k plot here")
+    sp.add_argument("--sweep", action="store_true", help="sweep the abstention threshold")
+    sp.set_defaults(func=cmd_eval)
+
+    sp = with_index(sub.add_parser("serve", help="start the browser chat"))
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=7860)
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    from .index import IndexMismatch, MissingIndex
+    from .pipeline import EmptyQuestion
+    from .provision import ModelError
+    try:
+        return args.func(args)
+    except EmptyQuestion:
+        print("error: the question is empty; ask something, e.g. assistant ask \"hvad siger kodekset om sociale medier?\"",
+              file=sys.stderr)
+    except (IndexMismatch, MissingIndex, ModelError, FileNotFoundError, RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted; the previous index is still in place", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

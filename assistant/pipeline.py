@@ -1,0 +1,121 @@
+"""Assistant: the one entry point the CLI, the UI and the eval suite call."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .answer import compose, compose_not_covered, make_quote
+from .config import Settings
+from .embed import Embedder
+from .extract import score_spans, select_quotes
+from .index import BuildSummary, Index, build_index, resolve_current
+from .retrieve import Filters, retrieve
+from .text_da import Analyzer
+from .types import Answer, Hit
+
+MAX_QUESTION_CHARS = 1000
+# Abstain when the best quote's dense similarity is below this. Calibrated on the dev
+# split with `assistant eval --sweep` (see README); recalibrate when the model changes.
+ABSTAIN_THRESHOLD = 0.80
+
+
+class EmptyQuestion(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Prepared:
+    question: str
+    notes: tuple[str, ...]
+
+
+def prepare_question(question: str | None) -> Prepared:
+    q = " ".join((question or "").split())
+    q = "".join(c for c in q if c.isprintable())
+    if not q.strip():
+        raise EmptyQuestion("empty question")
+    notes = ()
+    if len(q) > MAX_QUESTION_CHARS:
+        q = q[:MAX_QUESTION_CHARS]
+        notes = (f"Spørgsmålet var meget langt; jeg har kun brugt de første {MAX_QUESTION_CHARS} tegn.",)
+    return Prepared(q, notes)
+
+
+class Assistant:
+    """Load the index once; answer questions with verbatim quotes; rebuild on demand.
+
+    When another process swaps in a new index version, the next question loads it
+    (and keeps serving the old one if the new one cannot be loaded).
+    """
+
+    def __init__(self, settings: Settings | None = None, index_dir: Path | None = None,
+                 embedder: Embedder | None = None, abstain_threshold: float = ABSTAIN_THRESHOLD):
+        self.settings = settings or Settings.from_env()
+        self.index_dir = Path(index_dir or self.settings.index_dir)
+        self.embedder = embedder or Embedder(self.settings)
+        self.abstain_threshold = abstain_threshold
+        self._index: Index | None = None
+        self._lock = threading.Lock()
+
+    # -- index
+    @property
+    def index(self) -> Index:
+        current = resolve_current(self.index_dir)
+        idx = self._index
+        if idx is None or (current is not None and current != idx.path):
+            with self._lock:
+                if self._index is None or (current is not None and current != self._index.path):
+                    try:
+                        self._index = Index.load(self.index_dir, self.embedder.model_id, self.settings)
+                    except Exception:
+                        if self._index is None:
+                            raise
+                        # keep serving the version we have
+            idx = self._index
+        return idx
+
+    def build(self, corpus: Path | None = None, progress: bool = False, **kw) -> BuildSummary:
+        return build_index(Path(corpus or self.settings.corpus_dir), self.index_dir, self.embedder,
+                           self.settings, Analyzer(), progress=progress, **kw)
+
+    # -- questions
+    def search(self, question: str, k: int = 10, filters: Filters | None = None,
+               mode: str = "hybrid") -> list[Hit]:
+        q = prepare_question(question).question
+        qvec = self.embedder.embed_queries([q])[0] if mode != "bm25" else None
+        return retrieve(self.index, q, qvec, k=k, mode=mode, filters=filters,
+                        depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k)
+
+    def ask(self, question: str, filters: Filters | None = None, k: int = 3,
+            mode: str = "hybrid", top_hits: int = 4) -> Answer:
+        prepared = prepare_question(question)
+        q = prepared.question
+        index = self.index
+        qvec = self.embedder.embed_queries([q])[0]
+        hits = retrieve(index, q, qvec if mode != "bm25" else None, k=max(10, top_hits), mode=mode,
+                        filters=filters, depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k)
+        if mode == "bm25":   # extraction still needs dense similarities
+            hits = [Hit(h.chunk, h.score, h.dense_rank, h.bm25_rank,
+                        float(index.vectors[index.chunks.index(h.chunk)] @ qvec)) for h in hits]
+        scored, vecs = score_spans(q, qvec, hits[:top_hits], self.embedder.embed_passages, index.analyzer)
+        chosen = select_quotes(scored, vecs, max_quotes=k)
+        docs = index.documents
+        confidence = max((s.dense for s in scored), default=0.0)
+        if not chosen or confidence < self.abstain_threshold:
+            related = [make_quote(docs[h.chunk.document], h.chunk.heading, h.chunk.start,
+                                  _first_line_end(h.chunk), h.dense_score or 0.0) for h in hits[:3]]
+            return Answer(q, compose_not_covered(related, list(prepared.notes)), True, (), tuple(related),
+                          prepared.notes, tuple(hits))
+        quotes = [make_quote(docs[s.hit.chunk.document], s.hit.chunk.heading, s.span.start, s.span.end, s.score)
+                  for s in chosen]
+        return Answer(q, compose(quotes, list(prepared.notes)), False, tuple(quotes), (), prepared.notes,
+                      tuple(hits))
+
+
+def _first_line_end(chunk) -> int:
+    nl = chunk.text.find("\n")
+    return chunk.start + (nl if nl > 0 else len(chunk.text))

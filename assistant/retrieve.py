@@ -1,0 +1,77 @@
+"""Hybrid retrieval: dense (FAISS) and keyword (BM25) results fused by reciprocal rank."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .index import Index
+from .types import Hit
+
+RRF_K = 60
+MODES = ("hybrid", "dense", "bm25")
+
+
+def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion: score(d) = sum over rankings of 1 / (k + rank), rank from 1."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+@dataclass(frozen=True)
+class Filters:
+    organisation: str | None = None   # case-insensitive substring: "aalborg" matches both Aalborg bodies
+    doc_type: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.organisation or self.doc_type)
+
+    def allows(self, doc) -> bool:
+        if self.organisation and self.organisation.lower() not in doc.organisation.lower():
+            return False
+        if self.doc_type and self.doc_type.lower() not in doc.doc_type.lower():
+            return False
+        return True
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"retriever must be one of {', '.join(MODES)}, not {mode!r}")
+    return mode
+
+
+def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, mode: str = "hybrid",
+             filters: Filters | None = None, depth: int = 50, rrf_k: int = RRF_K) -> list[Hit]:
+    check_mode(mode)
+    n = len(index.chunks)
+    if n == 0:
+        return []
+    if filters:
+        depth = n   # filter after an exhaustive ranking so filtered-out chunks cannot crowd the list
+    depth = max(depth, k)
+    dense = index.dense_search(qvec, depth) if mode != "bm25" and qvec is not None else []
+    sparse = index.bm25_search(question, depth) if mode != "dense" else []
+    if filters:
+        ok = lambda i: filters.allows(index.documents[index.chunks[i].document])
+        dense = [(i, s) for i, s in dense if ok(i)]
+        sparse = [(i, s) for i, s in sparse if ok(i)]
+    dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
+    dense_score = dict(dense)
+    sparse_rank = {i: r for r, (i, _) in enumerate(sparse, start=1)}
+    if mode == "dense":
+        fused = {i: s for i, s in dense}
+    elif mode == "bm25":
+        fused = {i: s for i, s in sparse}
+    else:
+        fused = rrf([[i for i, _ in dense], [i for i, _ in sparse]], rrf_k)
+    order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+    if qvec is not None:   # dense similarity of every returned hit (used by extraction and abstention)
+        missing = [i for i in order if i not in dense_score]
+        if missing:
+            sims = index.vectors[missing] @ qvec
+            dense_score.update(zip(missing, map(float, sims)))
+    return [Hit(index.chunks[i], float(fused[i]), dense_rank.get(i), sparse_rank.get(i), dense_score.get(i))
+            for i in order]

@@ -1,0 +1,113 @@
+"""What flows between the pipeline steps: small frozen dataclasses."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """Text as read from a file, before cleaning: one string per page (one page for non-PDFs)."""
+    path: str
+    pages: tuple[str, ...]
+    paged: bool = False           # True for formats with real pages (PDF)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document. Offsets of chunks and quotes point into ``text``."""
+    id: str                       # file stem, e.g. "aalborg-byraad-adfaerdskodeks"
+    path: str                     # source path relative to the corpus folder
+    text: str
+    title: str
+    organisation: str
+    doc_type: str
+    date: str | None
+    page_starts: tuple[int, ...] = ()   # PDFs: offset where page i+1 begins in ``text``
+
+    def page_at(self, offset: int) -> int | None:
+        if not self.page_starts:
+            return None
+        page = 1
+        for i, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = i + 1
+        return page
+
+    def meta(self) -> dict:
+        d = asdict(self)
+        d.pop("text")
+        d["page_starts"] = list(self.page_starts)
+        return d
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str                       # stable: derived from document id, offsets and text
+    document: str                 # Document.id
+    start: int                    # Document.text[start:end] == text
+    end: int
+    text: str
+    headings: tuple[str, ...]     # section path, outermost first
+    page: int | None = None
+
+    @property
+    def heading(self) -> str:
+        return self.headings[-1] if self.headings else ""
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["headings"] = list(self.headings)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Chunk":
+        return cls(**{**d, "headings": tuple(d["headings"])})
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the ranks it had on each side."""
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    dense_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    document: str
+    title: str
+    organisation: str
+    doc_type: str
+    heading: str
+    start: int
+    end: int
+    page: int | None
+    text: str
+    score: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str                     # the answer in Danish, quotes and citations included
+    abstained: bool
+    quotes: tuple[Quote, ...] = ()
+    related: tuple[Quote, ...] = ()   # when abstaining: closest passages, "possibly related"
+    notes: tuple[str, ...] = ()       # e.g. "the question was truncated"
+    hits: tuple[Hit, ...] = field(default=(), repr=False, compare=False)
+
+    def to_json(self) -> dict:
+        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "quotes": [q.to_json() for q in self.quotes],
+                "related": [q.to_json() for q in self.related], "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
