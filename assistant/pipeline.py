@@ -109,11 +109,11 @@ class Assistant:
             related = [make_quote(docs[h.chunk.document], h.chunk.heading, h.chunk.start,
                                   _first_line_end(h.chunk), h.dense_score or 0.0) for h in hits[:3]]
             return Answer(q, compose_not_covered(related, list(prepared.notes)), True, (), tuple(related),
-                          prepared.notes, tuple(hits))
+                          prepared.notes, confidence, tuple(hits))
         quotes = [make_quote(docs[s.hit.chunk.document], s.hit.chunk.heading, s.span.start, s.span.end, s.score)
                   for s in chosen]
         return Answer(q, compose(quotes, list(prepared.notes)), False, tuple(quotes), (), prepared.notes,
-                      tuple(hits))
+                      confidence, tuple(hits))
 
 
 def _first_line_end(chunk) -> int:

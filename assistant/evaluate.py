@@ -1,0 +1,194 @@
+"""Retrieval and answer metrics over gold question sets (JSONL).
+
+Gold format, one question a line::
+
+    {"id": "q001", "question": "...", "relevant": [{"document": "<id>", "text": "<verbatim>"}]}
+
+``"relevant": []`` marks a question the documents do not answer. A passage is
+relevant when it comes from that document and contains that text (whitespace
+collapsed); several entries mean any of them answers the question.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+KS = (1, 3, 5, 10)
+KEYS = ["n", "recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10",
+        "quote_hit@1", "abstain_accuracy", "false_abstain_rate", "questions"]
+DEFAULT_GOLD = [Path("evals/test.jsonl")]
+
+
+def collapse(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+@dataclass(frozen=True)
+class Gold:
+    id: str
+    question: str
+    relevant: tuple[tuple[str, str], ...]   # (document id, collapsed text)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.relevant)
+
+    def matches(self, document: str, text: str) -> bool:
+        t = collapse(text)
+        return any(document == d and g in t for d, g in self.relevant)
+
+
+def load_gold(paths) -> list[Gold]:
+    out = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    rel = tuple((r["document"], collapse(r["text"])) for r in row["relevant"])
+                    out.append(Gold(str(row["id"]), row["question"], rel))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise ValueError(f"{path}:{n}: not a gold line ({exc}); expected "
+                                     '{"id", "question", "relevant": [{"document", "text"}]}') from exc
+    return out
+
+
+# ------------------------------------------------------------------ metrics (pure functions)
+
+def recall_at(rels: list[bool], k: int) -> float:
+    """1 when a relevant passage is among the first k (any gold entry answers the question)."""
+    return 1.0 if any(rels[:k]) else 0.0
+
+
+def mrr_at(rels: list[bool], k: int = 10) -> float:
+    for i, r in enumerate(rels[:k], start=1):
+        if r:
+            return 1.0 / i
+    return 0.0
+
+
+def ndcg_at(rels: list[bool], n_relevant: int, k: int = 10) -> float:
+    """Binary-gain nDCG; the ideal ranking puts all ``n_relevant`` passages of the gold set first."""
+    if n_relevant <= 0:
+        return 0.0
+    dcg = sum(1.0 / math.log2(i + 1) for i, r in enumerate(rels[:k], start=1) if r)
+    idcg = sum(1.0 / math.log2(i + 1) for i in range(1, min(n_relevant, k) + 1))
+    return dcg / idcg
+
+
+# ------------------------------------------------------------------ running
+
+def evaluate(assistant, gold: list[Gold], mode: str = "hybrid") -> dict:
+    index = assistant.index
+    rows = []
+    for g in gold:
+        answer = assistant.ask(g.question, mode=mode)
+        hits = list(answer.hits)[:10]
+        rels = [g.matches(h.chunk.document, h.chunk.text) for h in hits]
+        n_rel = sum(g.matches(c.document, c.text) for c in index.chunks)
+        first = answer.quotes[0] if answer.quotes else None
+        row = {"id": g.id, "question": g.question, "answerable": g.answerable,
+               "abstained": answer.abstained,
+               "expected": [{"document": d, "text": t} for d, t in g.relevant],
+               "first_passage": ({"document": hits[0].chunk.document, "heading": hits[0].chunk.heading,
+                                  "text": hits[0].chunk.text[:200]} if hits else None),
+               "first_quote": ({"document": first.document, "text": first.text} if first else None),
+               "confidence": round(answer.confidence, 4)}
+        if g.answerable:
+            row.update({f"recall@{k}": recall_at(rels, k) for k in KS})
+            row["mrr@10"] = mrr_at(rels)
+            row["ndcg@10"] = ndcg_at(rels, n_rel)
+            row["quote_hit@1"] = 1.0 if first and g.matches(first.document, first.text) else 0.0
+        rows.append(row)
+    return summarise(rows)
+
+
+def summarise(rows: list[dict]) -> dict:
+    ans = [r for r in rows if r["answerable"]]
+    unans = [r for r in rows if not r["answerable"]]
+    mean = lambda key, rs: round(sum(r[key] for r in rs) / len(rs), 4) if rs else None
+    out = {"n": len(rows)}
+    for k in KS:
+        out[f"recall@{k}"] = mean(f"recall@{k}", ans)
+    out["mrr@10"] = mean("mrr@10", ans)
+    out["ndcg@10"] = mean("ndcg@10", ans)
+    out["quote_hit@1"] = mean("quote_hit@1", ans)
+    out["abstain_accuracy"] = round(sum(r["abstained"] for r in unans) / len(unans), 4) if unans else None
+    out["false_abstain_rate"] = round(sum(r["abstained"] for r in ans) / len(ans), 4) if ans else None
+    out["questions"] = rows
+    return out
+
+
+def failures(result: dict) -> list[dict]:
+    bad = []
+    for r in result["questions"]:
+        if r["answerable"] and (r["abstained"] or not r.get("quote_hit@1") or not r.get("recall@3")):
+            bad.append(r)
+        elif not r["answerable"] and not r["abstained"]:
+            bad.append(r)
+    return bad
+
+
+def table_row(name: str, m: dict) -> str:
+    cells = [m[k] for k in KEYS[1:-1]]
+    return f"| {name} | " + " | ".join("–" if v is None else f"{v:.3f}" for v in cells) + " |"
+
+
+TABLE_HEAD = ("| retriever | R@1 | R@3 | R@5 | R@10 | MRR@10 | nDCG@10 | quote hit@1 | abstain acc. | false abstain |\n"
+              "|---|---|---|---|---|---|---|---|---|---|")
+
+
+def format_text(result: dict, name: str) -> str:
+    lines = [f"{result['n']} questions, retriever {name}", TABLE_HEAD, table_row(name, result), "", "Failures:"]
+    for r in failures(result):
+        exp = "; ".join(f"{e['document']}: {e['text'][:60]}" for e in r["expected"]) or "(not covered: should abstain)"
+        got = "abstained" if r["abstained"] else (r["first_quote"] or {}).get("text", "")[:100]
+        lines.append(f"- {r['id']} {r['question']}\n    expected: {exp}\n    first: {got}")
+    return "\n".join(lines)
+
+
+def sweep(assistant, gold: list[Gold]) -> list[tuple[float, float, float]]:
+    """(threshold, abstain accuracy, false abstain rate) for a range of thresholds."""
+    old = assistant.abstain_threshold
+    assistant.abstain_threshold = -1.0
+    try:
+        confs = []
+        for g in gold:
+            a = assistant.ask(g.question)
+            confs.append((g.answerable, a.confidence))
+    finally:
+        assistant.abstain_threshold = old
+    out = []
+    for t in [x / 100 for x in range(70, 96)]:
+        unans = [c for ok, c in confs if not ok]
+        ans = [c for ok, c in confs if ok]
+        acc = sum(c < t for c in unans) / max(len(unans), 1)
+        fa = sum(c < t for c in ans) / max(len(ans), 1)
+        out.append((t, acc, fa))
+    return out
+
+
+def main_eval(args, assistant) -> int:
+    gold = load_gold(args.gold or DEFAULT_GOLD)
+    if args.sweep:
+        print("threshold  abstain_acc  false_abstain")
+        for t, acc, fa in sweep(assistant, gold):
+            print(f"{t:9.2f}  {acc:11.3f}  {fa:13.3f}")
+        return 0
+    if args.report:
+        from .report import write_report
+        write_report(assistant, Path(args.report), [Path(p) for p in (args.gold or [])])
+        print(f"wrote {args.report}")
+        return 0
+    result = evaluate(assistant, gold, args.retriever)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        print(format_text(result, args.retriever))
+    return 0
