@@ -172,8 +172,10 @@ def manifest_problem(manifest: dict, model_id: str | None, settings: Settings | 
         return f"has schema version {manifest.get('schema_version')}, this program reads {SCHEMA_VERSION}"
     if model_id is not None and manifest.get("model") != model_id:
         return f"was built with model {manifest.get('model')!r}, not {model_id!r}"
-    if settings is not None and manifest.get("chunking") != expected_params(settings, Analyzer(**manifest.get("analyzer", {})))["chunking"]:
-        return f"was built with chunking {manifest.get('chunking')}, settings ask for {{'max_chars': {settings.chunk_chars}, 'overlap': {settings.chunk_overlap}}}"
+    if settings is not None:
+        wanted = expected_params(settings, Analyzer())["chunking"]
+        if manifest.get("chunking") != wanted:
+            return f"was built with chunking {manifest.get('chunking')}, settings ask for {wanted}"
     return None
 
 

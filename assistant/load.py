@@ -84,7 +84,6 @@ def html_to_text(html: str) -> str:
 
 def _read_pdf(path: Path, data: bytes) -> RawDocument:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -98,7 +97,7 @@ def _read_pdf(path: Path, data: bytes) -> RawDocument:
         pages = tuple(page.extract_text() or "" for page in reader.pages)
     except LoadError:
         raise
-    except (PdfReadError, Exception) as exc:  # noqa: BLE001 - pypdf raises many kinds
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds, PdfReadError among them
         raise LoadError(f"corrupt PDF ({type(exc).__name__}: {exc})") from exc
     if not any(p.strip() for p in pages):
         raise LoadError("PDF has no text layer (scanned image?); run OCR first")

@@ -96,11 +96,8 @@ class Assistant:
         q = prepared.question
         index = self.index
         qvec = self.embedder.embed_queries([q])[0]
-        hits = retrieve(index, q, qvec if mode != "bm25" else None, k=max(10, top_hits), mode=mode,
+        hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode,
                         filters=filters, depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k)
-        if mode == "bm25":   # extraction still needs dense similarities
-            hits = [Hit(h.chunk, h.score, h.dense_rank, h.bm25_rank,
-                        float(index.vectors[index.chunks.index(h.chunk)] @ qvec)) for h in hits]
         scored, vecs = score_spans(q, qvec, hits[:top_hits], self.embedder.embed_passages, index.analyzer)
         chosen = select_quotes(scored, vecs, max_quotes=k)
         docs = index.documents

@@ -52,6 +52,7 @@ def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, 
     if filters:
         depth = n   # filter after an exhaustive ranking so filtered-out chunks cannot crowd the list
     depth = max(depth, k)
+    # qvec is still used in bm25 mode: returned hits get their dense similarity (for extraction)
     dense = index.dense_search(qvec, depth) if mode != "bm25" and qvec is not None else []
     sparse = index.bm25_search(question, depth) if mode != "dense" else []
     if filters:
