@@ -33,8 +33,10 @@ def compose(quotes: list[Quote], notes: list[str]) -> str:
     return "\n".join(lines).strip()
 
 
-def compose_not_covered(related: list[Quote], notes: list[str]) -> str:
+def compose_not_covered(related: list[Quote], notes: list[str], missing: tuple[str, ...] = ()) -> str:
     lines = list(notes) + [NOT_COVERED]
+    if missing:
+        lines.append("Ingen af dokumenterne nævner: " + ", ".join(f"«{w}»" for w in missing) + ".")
     if related:
         lines.append("\nMåske relateret:")
         for q in related:

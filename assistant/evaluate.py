@@ -153,33 +153,57 @@ def format_text(result: dict, name: str) -> str:
     return "\n".join(lines)
 
 
-def sweep(assistant, gold: list[Gold]) -> list[tuple[float, float, float]]:
-    """(threshold, abstain accuracy, false abstain rate) for a range of thresholds."""
-    old = assistant.abstain_threshold
-    assistant.abstain_threshold = -1.0
+def abstain_inputs(assistant, gold: list[Gold]) -> list[tuple[bool, float, object]]:
+    """(answerable, confidence, coverage) per question, asked once with abstention off."""
+    from .pipeline import NEVER_ABSTAIN
+    old, assistant.abstain = assistant.abstain, NEVER_ABSTAIN
     try:
-        confs = []
+        out = []
         for g in gold:
             a = assistant.ask(g.question)
-            confs.append((g.answerable, a.confidence))
+            cov = assistant.index.vocabulary.check(a.question)
+            out.append((g.answerable, a.confidence, cov))
+        return out
     finally:
-        assistant.abstain_threshold = old
-    out = []
-    for t in [x / 100 for x in range(70, 96)]:
-        unans = [c for ok, c in confs if not ok]
-        ans = [c for ok, c in confs if ok]
-        acc = sum(c < t for c in unans) / max(len(unans), 1)
-        fa = sum(c < t for c in ans) / max(len(ans), 1)
-        out.append((t, acc, fa))
-    return out
+        assistant.abstain = old
+
+
+def rate(rule, inputs) -> tuple[float, float]:
+    """(abstain accuracy on unanswerable, false abstain rate on answerable) for a rule."""
+    unans = [rule.abstains(c, cov) for ok, c, cov in inputs if not ok]
+    ans = [rule.abstains(c, cov) for ok, c, cov in inputs if ok]
+    return sum(unans) / max(len(unans), 1), sum(ans) / max(len(ans), 1)
+
+
+def sweep(assistant, gold: list[Gold], max_false: float = 0.05,
+          grid=tuple(x / 1000 for x in range(750, 951, 5))):
+    """Choose the abstain rule on a gold split: the most unanswerable questions caught with at
+    most ``max_false`` false abstentions; among equally good rules, the middle of each range."""
+    from .pipeline import AbstainRule
+    inputs = abstain_inputs(assistant, gold)
+    rows = [(p, m, e, *rate(AbstainRule(p, m, e), inputs)) for p in grid for m in grid if m >= p for e in grid]
+    ok = [r for r in rows if r[4] <= max_false]
+    best_acc = max(r[3] for r in ok)
+    best_fa = min(r[4] for r in ok if r[3] == best_acc)
+    ties = [r for r in ok if r[3] == best_acc and r[4] == best_fa]
+    mid = lambda i: sorted(r[i] for r in ties)[len(ties) // 2]
+    choice = AbstainRule(mid(0), mid(1), mid(2))
+    if rate(choice, inputs) != (best_acc, best_fa):
+        choice = AbstainRule(*ties[0][:3])
+    return choice, rate(choice, inputs), inputs
 
 
 def main_eval(args, assistant) -> int:
     gold = load_gold(args.gold or DEFAULT_GOLD)
     if args.sweep:
-        print("threshold  abstain_acc  false_abstain")
-        for t, acc, fa in sweep(assistant, gold):
-            print(f"{t:9.2f}  {acc:11.3f}  {fa:13.3f}")
+        rule, (acc, fa), inputs = sweep(assistant, gold)
+        print(f"{len(inputs)} questions; chosen rule (thresholds on the best quote's dense similarity):")
+        print(f"  plain={rule.plain:.3f}  missing={rule.missing:.3f}  english={rule.english:.3f}")
+        print(f"  abstain accuracy {acc:.3f}, false abstain rate {fa:.3f}")
+        print("kind     answerable  confidence  missing words")
+        for (ok, c, cov), g in sorted(zip(inputs, gold), key=lambda t: t[0][1]):
+            kind = "english" if cov.english else ("missing" if cov.missing else "plain")
+            print(f"{kind:8} {str(ok):10}  {c:10.3f}  {' '.join(cov.missing)}  [{g.id}] {g.question[:50]}")
         return 0
     if args.report:
         from .report import write_report

@@ -29,6 +29,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from functools import cached_property
 from typing import Callable, Iterable
 
 import numpy as np
@@ -37,6 +38,7 @@ from . import __version__
 from .chunk import chunk_document
 from .clean import clean_text
 from .config import Settings
+from .coverage import Vocabulary
 from .load import LoadError, read_document
 from .meta import SIDECAR_SUFFIX, extract_metadata, read_sidecar, sidecar_path
 from .text_da import Analyzer
@@ -114,6 +116,12 @@ class Index:
     @property
     def version(self) -> str:
         return self.path.name
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """Word forms of the documents (text, titles, organisations): for abstention."""
+        docs = self.documents.values()
+        return Vocabulary([d.text for d in docs] + [f"{d.title} {d.organisation}" for d in docs])
 
     @classmethod
     def load(cls, root: Path, model_id: str | None = None, settings: Settings | None = None) -> "Index":

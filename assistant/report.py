@@ -48,7 +48,7 @@ def write_report(assistant, out: Path, gold_paths: list[Path]) -> None:
         "",
         f"Gold set: {names} ({len(gold)} questions, {sum(not g.answerable for g in gold)} not answerable). "
         f"Model: `{assistant.embedder.model_id}`. Index: {base.manifest['chunks']} chunks, "
-        f"chunking {base.manifest['chunking']}. Abstain threshold: {assistant.abstain_threshold}.",
+        f"chunking {base.manifest['chunking']}. Abstain rule: {assistant.abstain}.",
         "",
         "Printed by `make eval` (`assistant eval --report evals/report.md`).",
         "",

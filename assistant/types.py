@@ -99,14 +99,16 @@ class Answer:
     quotes: tuple[Quote, ...] = ()
     related: tuple[Quote, ...] = ()   # when abstaining: closest passages, "possibly related"
     notes: tuple[str, ...] = ()       # e.g. "the question was truncated"
-    confidence: float = 0.0           # best quote's dense similarity; compared with the abstain threshold
+    confidence: float = 0.0           # best quote's dense similarity; compared with the abstain rule
     hits: tuple[Hit, ...] = field(default=(), repr=False, compare=False)
+    missing_terms: tuple[str, ...] = ()   # question words no document mentions
+    english: bool = False
 
     def to_json(self) -> dict:
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,
                 "quotes": [q.to_json() for q in self.quotes],
                 "related": [q.to_json() for q in self.related], "notes": list(self.notes),
-                "confidence": round(self.confidence, 4)}
+                "confidence": round(self.confidence, 4), "missing_terms": list(self.missing_terms)}
 
 
 @dataclass(frozen=True)
