@@ -36,6 +36,7 @@ run: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/assistant index
 	$(BIN)/assistant eval --report evals/report.md
+	$(BIN)/assistant eval --report evals/report-dev.md --gold evals/dev.jsonl
 
 bench: $(STAMP)
 	$(BIN)/assistant bench

@@ -1,4 +1,4 @@
-"""assistant index | ask | eval | serve — a thin layer over the Assistant API."""
+"""assistant index | ask | eval | serve | feedback export | bench — a thin layer over the Assistant API."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,8 @@ def _settings(args):
     from .config import Settings
     return Settings.from_env(model=getattr(args, "model", None),
                              index_dir=Path(args.index) if getattr(args, "index", None) else None,
-                             corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None)
+                             corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None,
+                             data_dir=Path(args.data) if getattr(args, "data", None) else None)
 
 
 def _assistant(args):
@@ -50,6 +51,30 @@ def cmd_ask(args) -> int:
 def cmd_eval(args) -> int:
     from .evaluate import main_eval
     return main_eval(args, _assistant(args))
+
+
+def cmd_feedback_export(args) -> int:
+    from .config import Settings
+    from .feedback import FeedbackStore
+    settings = Settings.from_env(data_dir=Path(args.data) if args.data else None)
+    store = FeedbackStore(settings.data_dir)
+    if not store.path.exists():
+        raise FileNotFoundError(f"no feedback yet: {store.path} does not exist")
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    review = open(args.review, "w", encoding="utf-8") if args.review else None
+    try:
+        summary = store.export(out, review)
+    finally:
+        if args.out:
+            out.close()
+        if review:
+            review.close()
+    print(f"exported {summary.written} rated question(s) in the gold format"
+          + (f" to {args.out}" if args.out else "")
+          + f"; {summary.skipped_down} thumbs-down left out"
+          + (f" (written to {args.review} for review)" if args.review else " (use --review FILE to see them)"),
+          file=sys.stderr)
+    return 0
 
 
 def cmd_serve(args) -> int:
@@ -90,9 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sweep", action="store_true", help="sweep the abstention threshold")
     sp.set_defaults(func=cmd_eval)
 
+    sp = sub.add_parser("feedback", help="thumbs up/down given in the chat")
+    fsub = sp.add_subparsers(dest="feedback_command", required=True)
+    fp = fsub.add_parser("export", help="write the rated questions in the eval gold format (JSONL)")
+    fp.add_argument("--data", help="data folder with feedback.jsonl (default: data/, env ASSISTANT_DATA)")
+    fp.add_argument("--out", help="gold file to write (default: standard output)")
+    fp.add_argument("--review", help="also write the thumbs-down questions here, for a person to complete")
+    fp.set_defaults(func=cmd_feedback_export)
+
     sp = with_index(sub.add_parser("serve", help="start the browser chat"))
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=7860)
+    sp.add_argument("--data", help="folder for feedback.jsonl (default: data/, env ASSISTANT_DATA)")
     sp.set_defaults(func=cmd_serve)
     return p
 

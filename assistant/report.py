@@ -40,7 +40,7 @@ def write_report(assistant, out: Path, gold_paths: list[Path]) -> None:
             ablation.append((name.replace("hybrid", "bm25"), evaluate(assistant, gold, "bm25")))
     finally:
         assistant._index = base
-    plot = out.with_name("recall_at_k.png")
+    plot = out.with_name("recall_at_k.png" if out.stem == "report" else f"recall_at_k-{out.stem}.png")
     _plot(results, plot)
     names = ", ".join(str(p) for p in gold_paths)
     lines = [

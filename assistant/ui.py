@@ -2,7 +2,6 @@
 
 Everything from documents and questions is HTML-escaped before it is shown.
 """
-from __future__ import annotations
 
 import html
 import os
@@ -10,7 +9,9 @@ import re
 
 from .answer import citation
 from .pipeline import Assistant, EmptyQuestion
+from .feedback import FeedbackStore
 from .retrieve import Filters
+from .types import Quote
 
 EXAMPLES = [
     "hvad siger kodekset om sociale medier?",
@@ -30,19 +31,37 @@ def resolve_follow_up(question: str, previous: str | None) -> str:
     return q
 
 
-def answer_markdown(answer) -> str:
-    """Markdown for the chat, with all document and question text escaped."""
+def answer_messages(answer) -> list[tuple[str, object]]:
+    """The chat messages for one answer: (markdown, quote to open on click or None).
+
+    Each quote is its own message with its citation, so clicking it opens the source at
+    that passage. All document and question text is escaped.
+    """
     esc = lambda s: html.escape(s, quote=False)
-    parts = [esc(n) for n in answer.notes]
+    head = [esc(n) for n in answer.notes]
+    out: list[tuple[str, object]] = []
     if answer.abstained:
-        parts.append("Det kan jeg ikke finde et svar på i de dokumenter, jeg kender.")
+        head.append("Det kan jeg ikke finde et svar på i de dokumenter, jeg kender.")
+        if answer.missing_terms:
+            head.append("Ingen af dokumenterne nævner: " + ", ".join(f"«{esc(w)}»" for w in answer.missing_terms) + ".")
         if answer.related:
-            parts.append("Måske relateret:")
-            parts += [f"- {esc(q.text[:160])} *({esc(citation(q))})*" for q in answer.related]
-        return "\n\n".join(parts)
-    for i, q in enumerate(answer.quotes, start=1):
-        parts.append(f"> {esc(q.text)}\n\n[{i}] {esc(citation(q))}")
-    return "\n\n".join(parts)
+            head.append("Måske relateret (klik for at se kilden):")
+        out.append(("\n\n".join(head), None))
+        out += [(f"{esc(q.text[:200])}{'…' if len(q.text) > 200 else ''}\n\nKilde: *{esc(citation(q))}*", q)
+                for q in answer.related]
+        return out
+    orgs = {(q.organisation, q.title) for q in answer.quotes}
+    if len(orgs) > 1:
+        head.append(f"{len(orgs)} dokumenter siger noget om det:")
+    if head:
+        out.append(("\n\n".join(head), None))
+    out += [(f"> {esc(q.text)}\n\nKilde: **{esc(citation(q))}**", q) for q in answer.quotes]
+    return out
+
+
+def answer_markdown(answer) -> str:
+    """The whole answer as one Markdown text (escaped)."""
+    return "\n\n".join(md for md, _ in answer_messages(answer))
 
 
 def source_html(assistant: Assistant, quote) -> str:
@@ -62,10 +81,21 @@ def overview(assistant: Assistant) -> str:
     return "\n".join(rows)
 
 
-def build_app(assistant: Assistant):
+CSS = """
+#kilde { max-height: 70vh !important; overflow-y: auto !important; }
+#kilde mark { background: #ffe066; padding: 0 2px; }
+footer { display: none !important; }
+"""
+SCROLL_JS = ("() => { setTimeout(() => document.getElementById('citat')"
+             "?.scrollIntoView({block: 'center', behavior: 'instant'}), 300); }")
+SOURCE_HINT = "<p class='hint'>Klik på et citat i samtalen for at se det i dokumentet.</p>"
+
+
+def build_app(assistant: Assistant, feedback: FeedbackStore | None = None):
     import gradio as gr
 
     index = assistant.index   # load once at start-up
+    feedback = feedback or FeedbackStore(assistant.settings.data_dir)
     orgs = [ALL] + sorted({d.organisation for d in index.documents.values()})
     types = [ALL] + sorted({d.doc_type for d in index.documents.values()})
 
@@ -77,49 +107,64 @@ def build_app(assistant: Assistant):
             answer = assistant.ask(question, Filters(None if org == ALL else org, None if dtype == ALL else dtype))
         except EmptyQuestion:
             history.append({"role": "assistant", "content": "Skriv et spørgsmål, fx »hvad siger kodekset om sociale medier?«"})
-            return history, "", state, gr.update(), ""
+            return history, "", state, gr.update()
+        messages = dict(state.get("messages") or {})
         history.append({"role": "user", "content": html.escape(message, quote=False)})
-        history.append({"role": "assistant", "content": answer_markdown(answer)})
-        quotes = list(answer.quotes or answer.related)
-        state = {"previous": question, "quotes": [q.to_json() for q in quotes]}
-        choices = [f"[{i}] {citation(q)}" for i, q in enumerate(quotes, start=1)]
-        first = source_html(assistant, quotes[0]) if quotes else ""
-        return history, "", state, gr.update(choices=choices, value=choices[0] if choices else None), first
+        shown = [q.to_json() for q in answer.quotes]
+        for md, quote in answer_messages(answer):
+            # what a click (source) and a thumb (feedback) on this message refer to
+            messages[str(len(history))] = {"question": question, "abstained": answer.abstained,
+                                           "quote": quote.to_json() if quote else None,
+                                           "quotes": [quote.to_json()] if quote and not answer.abstained else shown}
+            history.append({"role": "assistant", "content": md})
+        state = {"previous": question, "messages": messages}
+        return history, "", state, SOURCE_HINT
 
-    def show_source(choice, state):
-        from .types import Quote
-        if not choice or not state or not state.get("quotes"):
-            return ""
-        i = int(choice.split("]")[0].strip("[")) - 1
-        return source_html(assistant, Quote(**state["quotes"][i]))
+    def _message(state, index):
+        i = index[0] if isinstance(index, (list, tuple)) else index
+        return ((state or {}).get("messages") or {}).get(str(i))
+
+    def open_source(state, evt: gr.SelectData):
+        m = _message(state, evt.index)
+        if not m or not m["quote"]:
+            return gr.update()
+        return source_html(assistant, Quote(**m["quote"]))
+
+    def rate(state, evt: gr.LikeData):
+        m = _message(state, evt.index)
+        if m:
+            feedback.record(m["question"], evt.liked is True, m["abstained"], m["quotes"], assistant.index.version)
 
     with gr.Blocks(title="Kodeks-assistenten") as app:
         gr.Markdown("# Kodeks-assistenten\nSpørg om kommunernes adfærdskodekser, samarbejdskodekser og "
-                    "personale-, ledelses- og værdipolitikker. Svarene er ordrette citater med kilde.")
+                    "personale-, ledelses- og værdipolitikker. Svarene er ordrette citater med kilde; "
+                    "klik på et citat for at se det i dokumentet, og giv gerne tommel op eller ned.")
         state = gr.State({})
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Samtale", height=480)
-                box = gr.Textbox(label="Dit spørgsmål", placeholder="fx hvad siger kodekset om sociale medier?")
-                send = gr.Button("Spørg", variant="primary")
+                chat = gr.Chatbot(label="Samtale", height=520, elem_id="samtale",
+                                  group_consecutive_messages=False, buttons=["copy"])
+                box = gr.Textbox(label="Dit spørgsmål", placeholder="fx hvad siger kodekset om sociale medier?",
+                                 elem_id="spoergsmaal")
+                send = gr.Button("Spørg", variant="primary", elem_id="spoerg")
                 with gr.Row():
                     org = gr.Dropdown(orgs, value=ALL, label="Organisation")
                     dtype = gr.Dropdown(types, value=ALL, label="Dokumenttype")
                 gr.Examples(EXAMPLES, inputs=box, label="Eksempler")
             with gr.Column(scale=2):
-                pick = gr.Dropdown([], label="Kilde (vælg et citat)", elem_id="kildevalg")
-                source = gr.HTML(label="Kilde", elem_id="kilde")
+                gr.Markdown("### Kilde")
+                source = gr.HTML(SOURCE_HINT, elem_id="kilde")
                 with gr.Accordion("Dokumenter i indekset", open=False):
                     gr.Markdown(overview(assistant))
-        outputs = [chat, box, state, pick, source]
-        scroll = "() => { setTimeout(() => document.getElementById('citat')?.scrollIntoView({block: 'center'}), 200); }"
-        send.click(respond, [box, chat, org, dtype, state], outputs, api_name="ask").then(None, js=scroll)
-        box.submit(respond, [box, chat, org, dtype, state], outputs, api_name=False).then(None, js=scroll)
-        pick.change(show_source, [pick, state], source, api_name=False).then(None, js=scroll)
+        outputs = [chat, box, state, source]
+        send.click(respond, [box, chat, org, dtype, state], outputs, api_name="ask")
+        box.submit(respond, [box, chat, org, dtype, state], outputs, api_name=False)
+        chat.select(open_source, [state], source, api_name=False).then(None, js=SCROLL_JS)
+        chat.like(rate, [state], None, api_name=False)
     return app
 
 
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     app = build_app(assistant)
-    app.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, show_error=False)
+    app.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, show_error=False, css=CSS)

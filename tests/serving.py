@@ -1,0 +1,57 @@
+"""Start `assistant serve` on a free port for tests, and talk to it."""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_index(corpus, index) -> None:
+    subprocess.run([sys.executable, "-m", "assistant.cli", "index", "--corpus", str(corpus), "--index", str(index)],
+                   check=True, cwd=ROOT, capture_output=True, timeout=900)
+
+
+@contextlib.contextmanager
+def running_server(index, data=None, env=None, python_args=()):
+    """`assistant serve` in a subprocess; yields its URL once the port answers."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+    cmd = [sys.executable, *python_args, "-m", "assistant.cli", "serve", "--index", str(index), "--port", str(port)]
+    if data:
+        cmd += ["--data", str(data)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    try:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError("server exited:\n" + proc.stdout.read())
+                if time.time() > deadline:
+                    raise TimeoutError("server did not start")
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def ask(client, question: str, org: str = "Alle", dtype: str = "Alle") -> str:
+    """Ask through the Gradio API; the answer's messages joined."""
+    chat = client.predict(question, [], org, dtype, {}, api_name="/ask")[0]
+    last_user = max(i for i, m in enumerate(chat) if m["role"] == "user")
+    return "\n\n".join(str(m["content"]) for m in chat[last_user + 1:])

@@ -1,0 +1,113 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against `assistant serve`."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.evaluate import load_gold
+
+from conftest import CORPUS, ROOT
+from serving import build_index, running_server
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "test-artifacts"
+PAYLOAD = "<script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned = 2\">"
+SOCIAL = "Vi taler og skriver ordentligt til, om og med hinanden ved møder, uden for møder og på sociale medier"
+CITATION = "Aalborg Byråd · Byrådets adfærdskodeks · Respekt og ligebehandling"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("corpus")
+    for f in CORPUS.iterdir():
+        shutil.copy(f, corpus / f.name)
+    # a hostile document: its markup must show as text and never run
+    (corpus / "fjendtlig-test.txt").write_text(
+        f"Testdokument om kagebord\n\nKagebordsregler\n\nReglerne for kagebordet er: {PAYLOAD} og mere kage.\n",
+        encoding="utf-8")
+    index, data = tmp_path_factory.mktemp("index"), tmp_path_factory.mktemp("data")
+    build_index(corpus, index)
+    with running_server(index, data=data) as url:
+        yield url, data
+
+
+@pytest.fixture()
+def page():
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `make chromium` (make test does)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 900})
+        yield pg
+        browser.close()
+
+
+def ask_in_browser(page, url, question):
+    page.goto(url)
+    page.locator("#spoergsmaal textarea").fill(question)
+    page.locator("#spoerg").click()
+
+
+def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path):
+    from playwright.sync_api import expect
+    url, data = site
+    ask_in_browser(page, url, "hvad siger kodekset om sociale medier?")
+    chat = page.locator("#samtale")
+    expect(chat.get_by_text(SOCIAL).first).to_be_visible(timeout=120_000)
+    citation = chat.get_by_text(CITATION).first
+    expect(citation).to_be_visible()
+    expect(page.locator("#kilde mark")).to_have_count(0)          # nothing open before the click
+
+    citation.click()
+    mark = page.locator("#kilde mark#citat")
+    expect(mark).to_have_text(SOCIAL, timeout=30_000)
+    expect(page.locator("#kilde")).to_contain_text("Byrådets adfærdskodeks")
+    page.wait_for_function(                                          # scrolled into the panel's view
+        """() => { const m = document.querySelector('#kilde mark#citat'), p = document.querySelector('#kilde');
+                   if (!m || !p) return false; const a = m.getBoundingClientRect(), b = p.getBoundingClientRect();
+                   return a.top >= b.top && a.bottom <= b.bottom && a.bottom <= window.innerHeight; }""",
+        timeout=10_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"))
+
+    # thumbs up on the quote: stored locally, exported as a gold line
+    quote_message = chat.locator(".message-wrap .message-row").filter(has_text=SOCIAL).first
+    quote_message.hover()
+    page.locator("#samtale button[aria-label='Like']").last.click()
+    feedback = data / "feedback.jsonl"
+    page.wait_for_function("() => true")   # let the event reach the server
+    for _ in range(100):
+        if feedback.exists() and feedback.read_text(encoding="utf-8").strip():
+            break
+        page.wait_for_timeout(100)
+    entry = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
+    assert entry["liked"] is True and entry["question"] == "hvad siger kodekset om sociale medier?"
+    assert entry["quotes"][0]["text"] == SOCIAL
+
+    gold = tmp_path / "feedback-gold.jsonl"
+    out = subprocess.run([sys.executable, "-m", "assistant.cli", "feedback", "export", "--data", str(data),
+                          "--out", str(gold)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    [g] = load_gold([gold])
+    assert g.question == "hvad siger kodekset om sociale medier?"
+    assert g.matches("aalborg-byraad-adfaerdskodeks", SOCIAL)
+
+
+def test_markup_in_documents_and_questions_renders_as_text(site, page):
+    from playwright.sync_api import expect
+    url, _ = site
+    ask_in_browser(page, url, "hvad er reglerne for kagebordet? <img src=x onerror=\"window.__pwned = 3\">")
+    chat = page.locator("#samtale")
+    expect(chat.get_by_text("Reglerne for kagebordet er:").first).to_be_visible(timeout=120_000)
+    expect(chat).to_contain_text("<script>window.__pwned = 1</script>")
+    expect(chat).to_contain_text("<img src=x onerror=\"window.__pwned = 3\">")
+    chat.get_by_text("Reglerne for kagebordet er:").first.click()
+    expect(page.locator("#kilde mark#citat")).to_contain_text("<img src=x onerror=")
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("#samtale img[src='x'], #kilde img[src='x'], #kilde script").count() == 0
