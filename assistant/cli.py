@@ -77,6 +77,11 @@ def cmd_feedback_export(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .bench import run
+    return run(args)
+
+
 def cmd_serve(args) -> int:
     from .ui import serve
     serve(_assistant(args), host=args.host, port=args.port)
@@ -122,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--out", help="gold file to write (default: standard output)")
     fp.add_argument("--review", help="also write the thumbs-down questions here, for a person to complete")
     fp.set_defaults(func=cmd_feedback_export)
+
+    sp = sub.add_parser("bench", help="build/update/latency/memory/cold-start numbers on a synthetic scaled corpus")
+    sp.add_argument("--chunks", type=int, nargs="+", help="corpus sizes in chunks (default: 1000 10000)")
+    sp.add_argument("--large", action="store_true", help="also 100 000 chunks")
+    sp.add_argument("--questions", type=int, default=200, help="questions per size (eval questions, repeated)")
+    sp.add_argument("--seeds", default="corpus", help="seed documents to vary (default: corpus/)")
+    sp.add_argument("--json", action="store_true", help="one JSON object per size")
+    sp.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
+    sp.add_argument("--keep", action="store_true", help="keep the scaled corpora and indexes")
+    sp.set_defaults(func=cmd_bench)
 
     sp = with_index(sub.add_parser("serve", help="start the browser chat"))
     sp.add_argument("--host", default="127.0.0.1")

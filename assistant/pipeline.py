@@ -14,7 +14,7 @@ from .coverage import Coverage
 from .embed import Embedder
 from .extract import score_spans, select_quotes
 from .index import BuildSummary, Index, build_index, resolve_current
-from .retrieve import Filters, retrieve
+from .retrieve import Filters, Stopwatch, retrieve
 from .text_da import Analyzer
 from .types import Answer, Hit
 
@@ -114,18 +114,24 @@ class Assistant:
                         depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k)
 
     def ask(self, question: str, filters: Filters | None = None, k: int = 3,
-            mode: str = "hybrid", top_hits: int = 4) -> Answer:
+            mode: str = "hybrid", top_hits: int = 4, timings: dict | None = None) -> Answer:
+        """Answer with up to ``k`` verbatim quotes, or abstain. ``timings`` (when given) receives
+        seconds per stage: embed, dense, bm25, fusion, extract."""
         prepared = prepare_question(question)
         q = prepared.question
         index = self.index
+        clock = Stopwatch(timings)
         qvec = self.embedder.embed_queries([q])[0]
-        hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode,
-                        filters=filters, depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k)
+        clock.lap("embed")
+        hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode, filters=filters,
+                        depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings)
+        clock = Stopwatch(timings)
         scored, vecs = score_spans(q, qvec, hits[:top_hits], self.embedder.embed_passages, index.analyzer)
         chosen = select_quotes(scored, vecs, max_quotes=k)
         docs = index.documents
         confidence = max((s.dense for s in scored), default=0.0)
         coverage = index.vocabulary.check(q)
+        clock.lap("extract")
         if not chosen or self.abstain.abstains(confidence, coverage):
             related = [make_quote(docs[h.chunk.document], h.chunk.heading, h.chunk.start,
                                   _first_line_end(h.chunk), h.dense_score or 0.0) for h in hits[:3]]

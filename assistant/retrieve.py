@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense (FAISS) and keyword (BM25) results fused by reciprocal rank."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,8 +45,11 @@ def check_mode(mode: str) -> str:
 
 
 def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, mode: str = "hybrid",
-             filters: Filters | None = None, depth: int = 50, rrf_k: int = RRF_K) -> list[Hit]:
+             filters: Filters | None = None, depth: int = 50, rrf_k: int = RRF_K,
+             timings: dict | None = None) -> list[Hit]:
+    """Fused ranking; ``timings`` (when given) receives seconds per stage: dense, bm25, fusion."""
     check_mode(mode)
+    clock = Stopwatch(timings)
     n = len(index.chunks)
     if n == 0:
         return []
@@ -54,7 +58,9 @@ def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, 
     depth = max(depth, k)
     # qvec is still used in bm25 mode: returned hits get their dense similarity (for extraction)
     dense = index.dense_search(qvec, depth) if mode != "bm25" and qvec is not None else []
+    clock.lap("dense")
     sparse = index.bm25_search(question, depth) if mode != "dense" else []
+    clock.lap("bm25")
     if filters:
         ok = lambda i: filters.allows(index.documents[index.chunks[i].document])
         dense = [(i, s) for i, s in dense if ok(i)]
@@ -74,5 +80,21 @@ def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, 
         if missing:
             sims = index.vectors[missing] @ qvec
             dense_score.update(zip(missing, map(float, sims)))
-    return [Hit(index.chunks[i], float(fused[i]), dense_rank.get(i), sparse_rank.get(i), dense_score.get(i))
+    hits = [Hit(index.chunks[i], float(fused[i]), dense_rank.get(i), sparse_rank.get(i), dense_score.get(i))
             for i in order]
+    clock.lap("fusion")
+    return hits
+
+
+class Stopwatch:
+    """Adds the seconds since the last lap to ``timings[name]``; does nothing without a dict."""
+
+    def __init__(self, timings: dict | None):
+        self.timings = timings
+        self.t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[name] = self.timings.get(name, 0.0) + now - self.t
+            self.t = now

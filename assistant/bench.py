@@ -1,0 +1,273 @@
+"""`assistant bench`: build, update, latency, memory and cold-start numbers on a scaled corpus.
+
+The corpus is synthetic but shaped like the real problem: many fictive organisations, each with
+variants of the five seed documents (names changed, paragraphs within a section reordered,
+some dropped, sentences swapped in from the same section of another variant), so near-duplicates
+compete as they do across real municipalities.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings
+from .evaluate import load_gold
+
+TOWNS = ["Nordby", "Sønderå", "Østerlund", "Vesterhede", "Bakkeby", "Skovhøj", "Engstrup", "Fjordvig",
+         "Kildebro", "Lyngdal", "Mosegård", "Strandlev", "Højmark", "Åbjerg", "Egeskov", "Birkerød Vest",
+         "Rønnebæk", "Sandholm", "Tårnby Nord", "Vindeby"]
+REAL = re.compile(r"Aalborg|Aarhus|Albertslund", re.I)
+
+
+def fictive_name(i: int) -> str:
+    base = TOWNS[i % len(TOWNS)]
+    return base if i < len(TOWNS) else f"{base} {i // len(TOWNS) + 1}"
+
+
+def variant(text: str, name: str, rng: random.Random, donor: str) -> str:
+    """The document with the organisation renamed and its paragraphs reshuffled within sections."""
+    text = REAL.sub(name, text)
+    blocks = text.split("\n\n")
+    donor_blocks = REAL.sub(name, donor).split("\n\n")
+    out = blocks[:2]                                   # keep title and intro lines in place
+    for b in blocks[2:]:
+        r = rng.random()
+        if r < 0.08:
+            continue                                   # dropped
+        if r < 0.20 and donor_blocks:
+            b = rng.choice(donor_blocks)               # recombined from another variant
+        lines = b.split("\n")
+        if len(lines) > 2 and rng.random() < 0.5:
+            head, rest = lines[:1], lines[1:]
+            rng.shuffle(rest)
+            lines = head + rest
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+def make_corpus(seeds: Path, out: Path, n_orgs: int, seed: int = 7) -> int:
+    rng = random.Random(seed)
+    docs = sorted(p for p in seeds.iterdir() if p.suffix in (".txt", ".md"))
+    texts = {p: p.read_text(encoding="utf-8") for p in docs}
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(n_orgs):
+        name = fictive_name(i)
+        slug = re.sub(r"\W+", "-", name.lower()).strip("-")
+        for p in docs:
+            donor = texts[rng.choice(docs)]
+            (out / f"{slug}-{p.stem}.txt").write_text(variant(texts[p], name, rng, donor), encoding="utf-8")
+    return n_orgs * len(docs)
+
+
+@dataclass
+class SizeResult:
+    chunks: int
+    documents: int
+    build_s: float
+    build_embed_s: float
+    build_other_s: float
+    build_chunks_per_s: float
+    update_s: float
+    p50_ms: float
+    p95_ms: float
+    floor_ms: float
+    x_floor: float
+    stages_p50_ms: dict
+    rss_mb: float
+    index_mb: float
+    cold_ask_s: float
+    cold_server_s: float | None
+    hnsw_recall_at_10: float | None
+    hnsw_p50_ms: float | None
+    questions: int
+
+
+class TimedEmbedder:
+    """Wraps an Embedder and adds up the seconds spent embedding passages."""
+
+    def __init__(self, inner):
+        self.inner, self.seconds = inner, 0.0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed_passages(self, texts):
+        t = time.perf_counter()
+        try:
+            return self.inner.embed_passages(texts)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+
+def _dir_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 1e6
+
+
+def _pct(values, q) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def _cold_ask(index_dir: Path) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "hvad siger kodekset om sociale medier?",
+                    "--index", str(index_dir)], check=True, capture_output=True, timeout=600)
+    return time.perf_counter() - t
+
+
+def _cold_server(index_dir: Path) -> float:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--index", str(index_dir),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - t < 600:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return time.perf_counter() - t
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError("server exited during the cold-start measurement")
+                time.sleep(0.1)
+        raise TimeoutError("server did not start")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def bench_size(target_chunks: int, seeds: Path, workdir: Path, settings: Settings, embedder,
+               questions: list[str], cold: bool = True, log=print) -> SizeResult:
+    from .index import Index, build_index
+    from .pipeline import Assistant
+    from .text_da import Analyzer
+
+    # seeds give about 13 chunks per organisation: size the corpus, then trim by organisations
+    per_org = 13
+    n_orgs = max(1, round(target_chunks / per_org))
+    corpus, index_dir = workdir / f"corpus-{target_chunks}", workdir / f"index-{target_chunks}"
+    make_corpus(seeds, corpus, n_orgs)
+    timed = TimedEmbedder(embedder)
+    log(f"[{target_chunks}] building from {n_orgs * 5} documents …")
+    t = time.perf_counter()
+    summary = build_index(corpus, index_dir, timed, settings, Analyzer(), progress=False)
+    build_s = time.perf_counter() - t
+    embed_s = timed.seconds
+
+    # incremental update: one document changes
+    doc = sorted(corpus.iterdir())[0]
+    doc.write_text(doc.read_text(encoding="utf-8") + "\n\nEt nyt afsnit om mødekultur og god tone.\n",
+                   encoding="utf-8")
+    t = time.perf_counter()
+    build_index(corpus, index_dir, timed, settings, Analyzer(), progress=False)
+    update_s = time.perf_counter() - t
+
+    log(f"[{target_chunks}] {summary.chunks} chunks built in {build_s:.1f} s; asking {len(questions)} questions …")
+    assistant = Assistant(settings, index_dir, embedder)
+    index = assistant.index
+    for q in questions[:5]:
+        assistant.ask(q)                                  # warm-up
+    total, stages, floor = [], {}, []
+    for q in questions:
+        tm: dict = {}
+        t = time.perf_counter()
+        assistant.ask(q, timings=tm)
+        total.append((time.perf_counter() - t) * 1000)
+        for k, v in tm.items():
+            stages.setdefault(k, []).append(v * 1000)
+        t = time.perf_counter()                            # the floor: one embedding + exact search
+        qv = embedder.embed_queries([q])[0]
+        index.faiss_index.search(qv[None, :].astype(np.float32), 10)
+        floor.append((time.perf_counter() - t) * 1000)
+
+    hnsw_recall = hnsw_p50 = None
+    try:
+        import faiss
+        qvecs = embedder.embed_queries(questions).astype(np.float32)
+        exact_ids = [set(row) for row in np.argsort(-(qvecs @ index.vectors.T), axis=1)[:, :10]]
+        h = faiss.IndexHNSWFlat(index.vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        h.hnsw.efSearch = 64
+        h.add(index.vectors.astype(np.float32))
+        times, approx = [], []
+        for v in qvecs:
+            t = time.perf_counter()
+            approx.append(h.search(v[None, :], 10)[1][0])
+            times.append((time.perf_counter() - t) * 1000)
+        hnsw_recall = float(np.mean([len(set(a) & e) / 10 for a, e in zip(approx, exact_ids)]))
+        hnsw_p50 = _pct(times, 50)
+    except Exception as exc:                              # report, do not fail the whole bench
+        log(f"[{target_chunks}] HNSW comparison skipped: {exc}")
+
+    cold_ask = _cold_ask(index_dir) if cold else float("nan")
+    cold_srv = _cold_server(index_dir) if cold else None
+    p50 = _pct(total, 50)
+    return SizeResult(
+        chunks=summary.chunks, documents=summary.documents, build_s=round(build_s, 2),
+        build_embed_s=round(embed_s, 2), build_other_s=round(build_s - embed_s, 2),
+        build_chunks_per_s=round(summary.chunks / build_s, 1), update_s=round(update_s, 2),
+        p50_ms=round(p50, 1), p95_ms=round(_pct(total, 95), 1), floor_ms=round(_pct(floor, 50), 1),
+        x_floor=round(p50 / _pct(floor, 50), 2),
+        stages_p50_ms={k: round(_pct(v, 50), 2) for k, v in stages.items()},
+        rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        index_mb=round(_dir_mb(index.path), 1), cold_ask_s=round(cold_ask, 2),
+        cold_server_s=round(cold_srv, 2) if cold_srv is not None else None,
+        hnsw_recall_at_10=round(hnsw_recall, 4) if hnsw_recall is not None else None,
+        hnsw_p50_ms=round(hnsw_p50, 3) if hnsw_p50 is not None else None, questions=len(questions))
+
+
+def bench_questions(n: int = 200) -> list[str]:
+    gold = load_gold([Path("evals/dev.jsonl"), Path("evals/test.jsonl")])
+    qs = [g.question for g in gold]
+    out = []
+    while len(out) < n:
+        out += qs
+    return out[:max(n, len(qs))]
+
+
+def run(args) -> int:
+    from .embed import Embedder
+    settings = Settings.from_env()
+    sizes = args.chunks or [1000, 10000]
+    if args.large:
+        sizes = sorted(set(sizes) | {100_000})
+    seeds = Path(args.seeds)
+    if not seeds.is_dir():
+        raise FileNotFoundError(f"seed corpus {seeds} not found")
+    embedder = Embedder(settings)
+    questions = bench_questions(args.questions)
+    log = (lambda m: print(m, file=sys.stderr))
+    work = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
+    try:
+        for n in sizes:
+            r = bench_size(n, seeds, work, settings, embedder, questions, cold=not args.no_cold, log=log)
+            if args.json:
+                print(json.dumps(asdict(r), ensure_ascii=False), flush=True)
+            else:
+                print(format_row(r), flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log(f"kept {work}")
+    return 0
+
+
+def format_row(r: SizeResult) -> str:
+    return (f"chunks {r.chunks}: build {r.build_s} s ({r.build_chunks_per_s}/s; embedding {r.build_embed_s} s, "
+            f"rest {r.build_other_s} s), update {r.update_s} s, ask p50 {r.p50_ms} ms / p95 {r.p95_ms} ms, "
+            f"floor {r.floor_ms} ms (x{r.x_floor}), stages p50 {r.stages_p50_ms}, peak RSS {r.rss_mb} MB, "
+            f"index {r.index_mb} MB, cold ask {r.cold_ask_s} s, cold server {r.cold_server_s} s, "
+            f"HNSW recall@10 {r.hnsw_recall_at_10} at {r.hnsw_p50_ms} ms")
