@@ -109,7 +109,8 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None):
             history.append({"role": "assistant", "content": "Skriv et spørgsmål, fx »hvad siger kodekset om sociale medier?«"})
             return history, "", state, gr.update()
         messages = dict(state.get("messages") or {})
-        history.append({"role": "user", "content": html.escape(message, quote=False)})
+        shown_q = message if len(message) <= 2000 else message[:2000] + " …"
+        history.append({"role": "user", "content": html.escape(shown_q, quote=False)})
         shown = [q.to_json() for q in answer.quotes]
         for md, quote in answer_messages(answer):
             # what a click (source) and a thumb (feedback) on this message refer to

@@ -50,8 +50,15 @@ def running_server(index, data=None, env=None, python_args=()):
             proc.kill()
 
 
+def content_text(content) -> str:
+    """A chat message's text (Gradio sends it as a string or as a list of typed parts)."""
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
 def ask(client, question: str, org: str = "Alle", dtype: str = "Alle") -> str:
     """Ask through the Gradio API; the answer's messages joined."""
     chat = client.predict(question, [], org, dtype, {}, api_name="/ask")[0]
-    last_user = max(i for i, m in enumerate(chat) if m["role"] == "user")
-    return "\n\n".join(str(m["content"]) for m in chat[last_user + 1:])
+    last_user = max((i for i, m in enumerate(chat) if m["role"] == "user"), default=-1)
+    return "\n\n".join(content_text(m["content"]) for m in chat[last_user + 1:])

@@ -53,6 +53,7 @@ def ask_in_browser(page, url, question):
     page.locator("#spoerg").click()
 
 
+@pytest.mark.browser
 def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path):
     from playwright.sync_api import expect
     url, data = site
@@ -98,6 +99,7 @@ def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path
     assert g.matches("aalborg-byraad-adfaerdskodeks", SOCIAL)
 
 
+@pytest.mark.browser
 def test_markup_in_documents_and_questions_renders_as_text(site, page):
     from playwright.sync_api import expect
     url, _ = site
