@@ -421,15 +421,20 @@ def _reused_dim(vec_lists) -> int | None:
 
 
 def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int = 32) -> np.ndarray:
+    """Embed in batches of similar length (little padding), in the original order."""
     if not texts:
         return np.zeros((0, 0), np.float32)
     from tqdm import tqdm
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = []
     with tqdm(total=len(texts), desc="Embedding", unit="chunk", disable=not progress, leave=False) as bar:
-        for i in range(0, len(texts), batch):
-            out.append(embedder.embed_passages(texts[i:i + batch]))
-            bar.update(len(texts[i:i + batch]))
-    return np.concatenate(out)
+        for i in range(0, len(order), batch):
+            out.append(embedder.embed_passages([texts[j] for j in order[i:i + batch]]))
+            bar.update(len(out[-1]))
+    sorted_vecs = np.concatenate(out).astype(np.float32)
+    vecs = np.empty_like(sorted_vecs)
+    vecs[order] = sorted_vecs
+    return vecs
 
 
 def _make_faiss(vectors: np.ndarray, chunks: list[Chunk], ann: str, dim: int):

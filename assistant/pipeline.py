@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,44 @@ def prepare_question(question: str | None) -> Prepared:
     return Prepared(q, notes)
 
 
+class SpanVectors:
+    """Memoised passage embeddings of candidate quotes, keyed by their text (bounded, LRU).
+
+    Quote extraction embeds the sentences of the top passages; the same passages come back for
+    many questions, so each sentence is embedded once per model while the process lives.
+    """
+
+    def __init__(self, embed_passages, max_items: int = 100_000):
+        self.embed_passages, self.max_items = embed_passages, max_items
+        self._vecs: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vecs))
+        if missing:
+            fresh = self.embed_passages(missing)
+            with self._lock:
+                for t, v in zip(missing, fresh):
+                    self._vecs[t] = v
+                while len(self._vecs) > self.max_items:
+                    self._vecs.popitem(last=False)
+        with self._lock:
+            out = []
+            for t in texts:
+                v = self._vecs.get(t)
+                if v is None:                       # evicted meanwhile by another thread
+                    v = self.embed_passages([t])[0]
+                else:
+                    self._vecs.move_to_end(t)
+                out.append(v)
+        return np.stack(out)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vecs.clear()
+
+
 class Assistant:
     """Load the index once; answer questions with verbatim quotes; rebuild on demand.
 
@@ -81,6 +120,7 @@ class Assistant:
         self.index_dir = Path(index_dir or self.settings.index_dir)
         self.embedder = embedder or Embedder(self.settings)
         self.abstain = abstain or AbstainRule()
+        self.span_vectors = SpanVectors(self.embedder.embed_passages)
         self._index: Index | None = None
         self._lock = threading.Lock()
 
@@ -126,7 +166,7 @@ class Assistant:
         hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode, filters=filters,
                         depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings)
         clock = Stopwatch(timings)
-        scored, vecs = score_spans(q, qvec, hits[:top_hits], self.embedder.embed_passages, index.analyzer)
+        scored, vecs = score_spans(q, qvec, hits[:top_hits], self.span_vectors, index.analyzer)
         chosen = select_quotes(scored, vecs, max_quotes=k)
         docs = index.documents
         confidence = max((s.dense for s in scored), default=0.0)
