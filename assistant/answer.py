@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from .types import Document, Quote
 
-NOT_COVERED = ("Det kan jeg ikke finde et svar på i de dokumenter, jeg kender. "
-               "Jeg citerer kun fra kodekser og politikker, og ingen af dem ser ud til at dække spørgsmålet.")
+NOT_FOUND = "Det kan jeg ikke finde et svar på i de dokumenter, jeg kender."
+NOT_COVERED = (NOT_FOUND + " Jeg citerer kun fra kodekser og politikker, "
+               "og ingen af dem ser ud til at dække spørgsmålet.")
 
 
 def section_label(q: Quote) -> str:
@@ -18,13 +19,27 @@ def citation(q: Quote) -> str:
     return " · ".join(parts)
 
 
-def compose(quotes: list[Quote], notes: list[str]) -> str:
-    lines = list(notes)
+def group_by_document(quotes) -> dict[tuple[str, str], list[Quote]]:
+    """Quotes per (organisation, title), documents in order of their best quote."""
     groups: dict[tuple[str, str], list[Quote]] = {}
     for q in quotes:
         groups.setdefault((q.organisation, q.title), []).append(q)
-    if len(groups) > 1:
-        lines.append(f"{len(groups)} dokumenter siger noget om det:")
+    return groups
+
+
+def agreement_line(groups: dict) -> str | None:
+    return f"{len(groups)} dokumenter siger noget om det:" if len(groups) > 1 else None
+
+
+def missing_line(missing) -> str | None:
+    return ("Ingen af dokumenterne nævner: " + ", ".join(f"«{w}»" for w in missing) + ".") if missing else None
+
+
+def compose(quotes: list[Quote], notes: list[str]) -> str:
+    lines = list(notes)
+    groups = group_by_document(quotes)
+    if agreement_line(groups):
+        lines.append(agreement_line(groups))
     for (org, title), qs in groups.items():
         lines.append(f"\n**{org} – {title}**")
         for q in qs:
@@ -36,7 +51,7 @@ def compose(quotes: list[Quote], notes: list[str]) -> str:
 def compose_not_covered(related: list[Quote], notes: list[str], missing: tuple[str, ...] = ()) -> str:
     lines = list(notes) + [NOT_COVERED]
     if missing:
-        lines.append("Ingen af dokumenterne nævner: " + ", ".join(f"«{w}»" for w in missing) + ".")
+        lines.append(missing_line(missing))
     if related:
         lines.append("\nMåske relateret:")
         for q in related:

@@ -12,12 +12,11 @@ import random
 import re
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -156,7 +155,7 @@ def _cold_server(index_dir: Path) -> float:
 
 def bench_size(target_chunks: int, seeds: Path, workdir: Path, settings: Settings, embedder,
                questions: list[str], cold: bool = True, log=print) -> SizeResult:
-    from .index import Index, build_index
+    from .index import build_index
     from .pipeline import Assistant
     from .text_da import Analyzer
 

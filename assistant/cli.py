@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -60,15 +61,10 @@ def cmd_feedback_export(args) -> int:
     store = FeedbackStore(settings.data_dir)
     if not store.path.exists():
         raise FileNotFoundError(f"no feedback yet: {store.path} does not exist")
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    review = open(args.review, "w", encoding="utf-8") if args.review else None
-    try:
+    with contextlib.ExitStack() as files:
+        out = files.enter_context(open(args.out, "w", encoding="utf-8")) if args.out else sys.stdout
+        review = files.enter_context(open(args.review, "w", encoding="utf-8")) if args.review else None
         summary = store.export(out, review)
-    finally:
-        if args.out:
-            out.close()
-        if review:
-            review.close()
     print(f"exported {summary.written} rated question(s) in the gold format"
           + (f" to {args.out}" if args.out else "")
           + f"; {summary.skipped_down} thumbs-down left out"

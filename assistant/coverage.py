@@ -26,8 +26,8 @@ from .text_da import _TOKEN, _lemma, _stopwords, split_compound
 
 COMMON_ZIPF = 5.0          # words at least this frequent in Danish are too common to count
 # Standard Danish abbreviations in documents, read as the words they stand for
-ABBREVIATIONS = {"tlf": ("telefon", "telefonnummer"), "nr": ("nummer",), "mv": ("med", "videre"),
-                 "fx": ("eksempel",), "mht": ("hensyn",)}
+ABBREVIATIONS = {"tlf": ("telefon", "telefonnummer"), "nr": ("nummer",), "fx": ("eksempel",),
+                 "mht": ("hensyn",)}
 _POSSESSIVE = re.compile(r"'s$")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,14 +154,14 @@ def format_text(result: dict, name: str) -> str:
 
 def abstain_inputs(assistant, gold: list[Gold]) -> list[tuple[bool, float, object]]:
     """(answerable, confidence, coverage) per question, asked once with abstention off."""
+    from .coverage import Coverage
     from .pipeline import NEVER_ABSTAIN
     old, assistant.abstain = assistant.abstain, NEVER_ABSTAIN
     try:
         out = []
         for g in gold:
             a = assistant.ask(g.question)
-            cov = assistant.index.vocabulary.check(a.question)
-            out.append((g.answerable, a.confidence, cov))
+            out.append((g.answerable, a.confidence, Coverage((), a.missing_terms, a.english)))
         return out
     finally:
         assistant.abstain = old

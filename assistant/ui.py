@@ -7,7 +7,7 @@ import html
 import os
 import re
 
-from .answer import citation
+from .answer import NOT_FOUND, agreement_line, citation, group_by_document, missing_line
 from .pipeline import Assistant, EmptyQuestion
 from .feedback import FeedbackStore
 from .retrieve import Filters
@@ -41,21 +41,21 @@ def answer_messages(answer) -> list[tuple[str, object]]:
     head = [esc(n) for n in answer.notes]
     out: list[tuple[str, object]] = []
     if answer.abstained:
-        head.append("Det kan jeg ikke finde et svar på i de dokumenter, jeg kender.")
+        head.append(NOT_FOUND)
         if answer.missing_terms:
-            head.append("Ingen af dokumenterne nævner: " + ", ".join(f"«{esc(w)}»" for w in answer.missing_terms) + ".")
+            head.append(esc(missing_line(answer.missing_terms)))
         if answer.related:
             head.append("Måske relateret (klik for at se kilden):")
         out.append(("\n\n".join(head), None))
         out += [(f"{esc(q.text[:200])}{'…' if len(q.text) > 200 else ''}\n\nKilde: *{esc(citation(q))}*", q)
                 for q in answer.related]
         return out
-    orgs = {(q.organisation, q.title) for q in answer.quotes}
-    if len(orgs) > 1:
-        head.append(f"{len(orgs)} dokumenter siger noget om det:")
+    groups = group_by_document(answer.quotes)     # agreeing documents side by side, as in Answer.text
+    if agreement_line(groups):
+        head.append(agreement_line(groups))
     if head:
         out.append(("\n\n".join(head), None))
-    out += [(f"> {esc(q.text)}\n\nKilde: **{esc(citation(q))}**", q) for q in answer.quotes]
+    out += [(f"> {esc(q.text)}\n\nKilde: **{esc(citation(q))}**", q) for qs in groups.values() for q in qs]
     return out
 
 

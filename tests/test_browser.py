@@ -81,7 +81,6 @@ def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path
     quote_message.hover()
     page.locator("#samtale button[aria-label='Like']").last.click()
     feedback = data / "feedback.jsonl"
-    page.wait_for_function("() => true")   # let the event reach the server
     for _ in range(100):
         if feedback.exists() and feedback.read_text(encoding="utf-8").strip():
             break

@@ -1,7 +1,7 @@
 """Cleaning, metadata and chunking on the five seed documents."""
 import pytest
 
-from assistant.chunk import chunk_document, split_units
+from assistant.chunk import chunk_document
 from assistant.clean import clean_text
 from assistant.index import list_corpus, load_document
 

