@@ -60,6 +60,14 @@ def load_gold(paths) -> list[Gold]:
 
 # ------------------------------------------------------------------ metrics (pure functions)
 
+def auc(positives: list[float], negatives: list[float]) -> float:
+    """ROC AUC: the chance that a random positive scores above a random negative (ties count half)."""
+    if not positives or not negatives:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
 def recall_at(rels: list[bool], k: int) -> float:
     """1 when a relevant passage is among the first k (any gold entry answers the question)."""
     return 1.0 if any(rels[:k]) else 0.0
@@ -196,9 +204,15 @@ def main_eval(args, assistant) -> int:
     gold = load_gold(args.gold or DEFAULT_GOLD)
     if args.sweep:
         rule, (acc, fa), inputs = sweep(assistant, gold)
-        print(f"{len(inputs)} questions; chosen rule (thresholds on the best quote's dense similarity):")
+        print(f"{len(inputs)} questions; chosen rule (thresholds on the confidence, the best candidate quote's symmetric similarity):")
         print(f"  plain={rule.plain:.3f}  missing={rule.missing:.3f}  english={rule.english:.3f}")
         print(f"  abstain accuracy {acc:.3f}, false abstain rate {fa:.3f}")
+        kinds = {"all": lambda cov: True, "plain": lambda cov: not cov.english and not cov.missing,
+                 "missing": lambda cov: bool(cov.missing), "english": lambda cov: cov.english}
+        sep = {name: auc([c for ok, c, cov in inputs if ok and keep(cov)],
+                         [c for ok, c, cov in inputs if not ok and keep(cov)]) for name, keep in kinds.items()}
+        print("  separation of confidence (ROC AUC, answerable vs not): "
+              + ", ".join(f"{name} {v:.3f}" for name, v in sep.items()))
         print("kind     answerable  confidence  missing words")
         for (ok, c, cov), g in sorted(zip(inputs, gold), key=lambda t: t[0][1]):
             kind = "english" if cov.english else ("missing" if cov.missing else "plain")

@@ -99,7 +99,7 @@ class Answer:
     quotes: tuple[Quote, ...] = ()
     related: tuple[Quote, ...] = ()   # when abstaining: closest passages, "possibly related"
     notes: tuple[str, ...] = ()       # e.g. "the question was truncated"
-    confidence: float = 0.0           # best quote's dense similarity; compared with the abstain rule
+    confidence: float = 0.0           # best candidate quote's symmetric similarity; compared with the abstain rule
     hits: tuple[Hit, ...] = field(default=(), repr=False, compare=False)
     missing_terms: tuple[str, ...] = ()   # question words no document mentions
     english: bool = False
