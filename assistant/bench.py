@@ -185,7 +185,6 @@ def bench_size(target_chunks: int, seeds: Path, workdir: Path, settings: Setting
     for q in questions[:5]:
         assistant.ask(q)                                  # warm-up
     assistant.span_vectors.clear()
-    assistant.span_queries.clear()
     total, stages, floor, first = [], {}, [], []
     seen = set()
     for q in questions:

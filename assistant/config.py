@@ -35,6 +35,8 @@ class Settings:
     rrf_k: int = 60
     fetch_depth: int = 50               # candidates fetched from each retriever before fusion
     ann: str = "flat"                   # "flat" (exact) or "hnsw"
+    # abstention: how many of the best candidate quotes the confidence looks at (chosen on dev)
+    confidence_spans: int = 3
     # paths
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
@@ -45,6 +47,8 @@ class Settings:
             raise ValueError(f"ann must be 'flat' or 'hnsw', not {self.ann!r}")
         if self.chunk_chars < 100:
             raise ValueError("chunk_chars must be at least 100")
+        if self.confidence_spans < 1:
+            raise ValueError("confidence_spans must be at least 1")
 
     @property
     def prefixes(self) -> tuple[str, str]:
@@ -60,6 +64,7 @@ class Settings:
             passage_prefix=_env("ASSISTANT_PASSAGE_PREFIX"),
             model_cache=Path(_env("ASSISTANT_MODEL_CACHE")) if _env("ASSISTANT_MODEL_CACHE") else None,
             ann=_env("ASSISTANT_ANN", "flat"),
+            confidence_spans=int(_env("ASSISTANT_CONFIDENCE_SPANS", 3)),
             data_dir=Path(_env("ASSISTANT_DATA", "data")),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}

@@ -103,5 +103,10 @@ class Embedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.passage_prefix)
 
+    def embed_both(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Passage and query embeddings of the same texts in one batch (one pass through the model)."""
+        vecs = self._encode([self.passage_prefix + t for t in texts] + [self.query_prefix + t for t in texts], "")
+        return vecs[:len(texts)], vecs[len(texts):]
+
     def token_count(self, text: str, prefix: str = "") -> int:
         return len(self.model.tokenizer(prefix + text)["input_ids"])

@@ -19,7 +19,6 @@ from .text_da import Analyzer
 from .types import Answer, Hit
 
 MAX_QUESTION_CHARS = 1000
-CONFIDENCE_SPANS = 8       # candidate quotes whose symmetric similarity decides abstention
 
 
 @dataclass(frozen=True)
@@ -33,9 +32,9 @@ class AbstainRule:
     cannot be checked word by word and have their own threshold. Calibrated on the dev
     split with `assistant eval --sweep` (README); recalibrate when the model changes.
     """
-    plain: float = 0.855
+    plain: float = 0.85
     missing: float = 0.89
-    english: float = 0.80
+    english: float = 0.795
 
     def threshold(self, coverage: Coverage) -> float:
         if coverage.english:
@@ -72,22 +71,32 @@ def prepare_question(question: str | None) -> Prepared:
 
 
 class SpanVectors:
-    """Memoised passage embeddings of candidate quotes, keyed by their text (bounded, LRU).
+    """Memoised embeddings of candidate quotes in both modes, keyed by their text (bounded, LRU).
 
-    Quote extraction embeds the sentences of the top passages; the same passages come back for
-    many questions, so each sentence is embedded once per model while the process lives.
+    Quote extraction embeds the sentences of the top passages as passages (for ranking them);
+    the abstention confidence compares the best of them as queries. Both are computed in one
+    batch the first time a sentence comes up; the same passages come back for many questions,
+    so each sentence is embedded once per model while the process lives.
     """
 
-    def __init__(self, embed_passages, max_items: int = 100_000):
-        self.embed_passages, self.max_items = embed_passages, max_items
-        self._vecs: OrderedDict[str, np.ndarray] = OrderedDict()
+    def __init__(self, embedder, max_items: int = 100_000):
+        self.embedder, self.max_items = embedder, max_items
+        self._vecs: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        both = getattr(self.embedder, "embed_both", None)
+        if both is not None:
+            passages, queries = both(texts)
+        else:
+            passages, queries = self.embedder.embed_passages(texts), self.embedder.embed_queries(texts)
+        return list(zip(passages, queries))
+
+    def _get(self, texts: list[str], mode: int) -> np.ndarray:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vecs))
         if missing:
-            fresh = self.embed_passages(missing)
+            fresh = self._embed(missing)
             with self._lock:
                 for t, v in zip(missing, fresh):
                     self._vecs[t] = v
@@ -98,11 +107,17 @@ class SpanVectors:
             for t in texts:
                 v = self._vecs.get(t)
                 if v is None:                       # evicted meanwhile by another thread
-                    v = self.embed_passages([t])[0]
+                    v = self._embed([t])[0]
                 else:
                     self._vecs.move_to_end(t)
-                out.append(v)
+                out.append(v[mode])
         return np.stack(out)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self._get(texts, 0)
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._get(texts, 1)
 
     def clear(self) -> None:
         with self._lock:
@@ -122,8 +137,7 @@ class Assistant:
         self.index_dir = Path(index_dir or self.settings.index_dir)
         self.embedder = embedder or Embedder(self.settings)
         self.abstain = abstain or AbstainRule()
-        self.span_vectors = SpanVectors(self.embedder.embed_passages)
-        self.span_queries = SpanVectors(self.embedder.embed_queries)
+        self.span_vectors = SpanVectors(self.embedder)
         self._index: Index | None = None
         self._lock = threading.Lock()
 
@@ -169,7 +183,7 @@ class Assistant:
         hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode, filters=filters,
                         depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings)
         clock = Stopwatch(timings)
-        scored, vecs = score_spans(q, qvec, hits[:top_hits], self.span_vectors, index.analyzer)
+        scored, vecs = score_spans(q, qvec, hits[:top_hits], self.span_vectors.passages, index.analyzer)
         chosen = select_quotes(scored, vecs, max_quotes=k)
         docs = index.documents
         confidence = self.confidence(qvec, scored)
@@ -190,16 +204,17 @@ class Assistant:
     def confidence(self, qvec: np.ndarray, scored) -> float:
         """How sure we are that the best candidates answer the question, for abstention.
 
-        The question is compared with the best-scored candidate quotes embedded as
+        The question is compared with the best-scored candidate quotes (three by default,
+        ``Settings.confidence_spans``, chosen on the dev split) embedded as
         *queries* too (E5's symmetric mode, meant for similarity between two texts of
         the same kind), not as passages: on the dev split this separates answerable from
         unanswerable questions better than the asymmetric score used for ranking
         (README, "Not covered").
         """
-        best = sorted(scored, key=lambda s: -s.score)[:CONFIDENCE_SPANS]
+        best = sorted(scored, key=lambda s: -s.score)[:self.settings.confidence_spans]
         if not best:
             return 0.0
-        return float(np.max(self.span_queries([s.span.text for s in best]) @ qvec))
+        return float(np.max(self.span_vectors.queries([s.span.text for s in best]) @ qvec))
 
 
 def _first_line_end(chunk) -> int:

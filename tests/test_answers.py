@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from assistant.evaluate import KEYS, evaluate, load_gold
-from assistant.pipeline import Assistant, EmptyQuestion
+from assistant.evaluate import KEYS, evaluate, load_gold, sweep
+from assistant.pipeline import AbstainRule, Assistant, EmptyQuestion
 from assistant.retrieve import Filters
 
 from conftest import CORPUS, ROOT
@@ -80,6 +80,13 @@ def test_regression_gate_on_the_test_split(assistant):
         assert result[key] >= floor, f"{key} {result[key]} fell below {floor} (floors set {FLOORS_SET})"
     for key, ceiling in CEILINGS.items():
         assert result[key] <= ceiling, f"{key} {result[key]} rose above {ceiling} (set {FLOORS_SET})"
+
+
+def test_the_default_abstain_rule_is_what_the_dev_sweep_chooses(assistant):
+    # fails when the model, prefixes or candidate extraction change without recalibrating (README)
+    rule, (caught, false), _ = sweep(assistant, load_gold([ROOT / "evals" / "dev.jsonl"]))
+    assert rule == AbstainRule()
+    assert caught >= 0.9 and false <= 0.05
 
 
 def test_cli_ask_and_eval_json(assistant):

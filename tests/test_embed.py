@@ -50,6 +50,15 @@ def test_vectors_are_normalised_and_prefixes_matter(e5_embedder):
     assert float((q @ p.T)[0, 0]) < 0.9999  # "query: " and "passage: " give different vectors
 
 
+def test_embedding_both_modes_in_one_batch_equals_separate_calls(e5_embedder):
+    texts = ["Vi respekterer fortrolighed.", "Vi taler ordentligt til hinanden på sociale medier",
+             "Kort"]
+    passages, queries = e5_embedder.embed_both(texts)
+    assert np.allclose(passages, e5_embedder.embed_passages(texts), atol=1e-5)
+    assert np.allclose(queries, e5_embedder.embed_queries(texts), atol=1e-5)
+    assert not np.allclose(passages, queries, atol=1e-3)
+
+
 def test_second_load_reuses_cache(tmp_path):
     first = ensure_e5_model(tmp_path)
     assert first.converted and first.reason == "no converted model yet"
