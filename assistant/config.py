@@ -28,7 +28,7 @@ class Settings:
     query_prefix: str | None = None     # None: the model's known prefix, else ""
     passage_prefix: str | None = None
     model_cache: Path | None = None     # None: provision.default_cache_dir()
-    # chunking (characters); chosen with `assistant eval` on the dev split
+    # chunking (characters); compared on the dev split (README, "Chunk size"); env ASSISTANT_CHUNK_CHARS
     chunk_chars: int = 900
     chunk_overlap: int = 1              # bullet items / paragraphs repeated from the previous chunk
     # retrieval
@@ -64,7 +64,8 @@ class Settings:
             passage_prefix=_env("ASSISTANT_PASSAGE_PREFIX"),
             model_cache=Path(_env("ASSISTANT_MODEL_CACHE")) if _env("ASSISTANT_MODEL_CACHE") else None,
             ann=_env("ASSISTANT_ANN", "flat"),
-            confidence_spans=int(_env("ASSISTANT_CONFIDENCE_SPANS", 3)),
+            chunk_chars=int(_env("ASSISTANT_CHUNK_CHARS", cls.chunk_chars)),
+            confidence_spans=int(_env("ASSISTANT_CONFIDENCE_SPANS", cls.confidence_spans)),
             data_dir=Path(_env("ASSISTANT_DATA", "data")),
         )
         overrides = {k: v for k, v in overrides.items() if v is not None}
