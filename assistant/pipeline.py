@@ -26,8 +26,7 @@ class AbstainRule:
     """Abstain when the answer's confidence is below the threshold for the question's kind.
 
     Confidence is the best candidate quote's symmetric similarity to the question (see
-    ``Assistant.confidence``).
-    A question with a specific word that no document mentions ("feriedage") needs a
+    ``Assistant.confidence``). A question with a specific word that no document mentions ("feriedage") needs a
     higher similarity to be answered than one whose words all occur; English questions
     cannot be checked word by word and have their own threshold. Calibrated on the dev
     split with `assistant eval --sweep` (README); recalibrate when the model changes.
@@ -200,7 +199,6 @@ class Assistant:
         return Answer(q, compose(quotes, list(prepared.notes)), False, tuple(quotes), (), prepared.notes,
                       confidence, tuple(hits), coverage.missing, coverage.english)
 
-
     def confidence(self, qvec: np.ndarray, scored) -> float:
         """How sure we are that the best candidates answer the question, for abstention.
 
@@ -209,7 +207,7 @@ class Assistant:
         *queries* too (E5's symmetric mode, meant for similarity between two texts of
         the same kind), not as passages: on the dev split this separates answerable from
         unanswerable questions better than the asymmetric score used for ranking
-        (README, "Not covered").
+        (README, "Abstention").
         """
         best = sorted(scored, key=lambda s: -s.score)[:self.settings.confidence_spans]
         if not best:
