@@ -38,8 +38,8 @@ def missing_line(missing) -> str | None:
 def compose(quotes: list[Quote], notes: list[str]) -> str:
     lines = list(notes)
     groups = group_by_document(quotes)
-    if agreement_line(groups):
-        lines.append(agreement_line(groups))
+    if agreed := agreement_line(groups):
+        lines.append(agreed)
     for (org, title), qs in groups.items():
         lines.append(f"\n**{org} – {title}**")
         for q in qs:

@@ -38,8 +38,9 @@ class Coverage:
     english: bool
 
     @property
-    def missing_fraction(self) -> float:
-        return len(self.missing) / len(self.words) if self.words else 0.0
+    def kind(self) -> str:
+        """english, missing (a specific word no document mentions) or plain: picks the threshold."""
+        return "english" if self.english else ("missing" if self.missing else "plain")
 
 
 @lru_cache(maxsize=100_000)

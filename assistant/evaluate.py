@@ -207,16 +207,14 @@ def main_eval(args, assistant) -> int:
         print(f"{len(inputs)} questions; chosen rule (thresholds on the confidence, the best candidate quote's symmetric similarity):")
         print(f"  plain={rule.plain:.3f}  missing={rule.missing:.3f}  english={rule.english:.3f}")
         print(f"  abstain accuracy {acc:.3f}, false abstain rate {fa:.3f}")
-        kinds = {"all": lambda cov: True, "plain": lambda cov: not cov.english and not cov.missing,
-                 "missing": lambda cov: bool(cov.missing), "english": lambda cov: cov.english}
-        sep = {name: auc([c for ok, c, cov in inputs if ok and keep(cov)],
-                         [c for ok, c, cov in inputs if not ok and keep(cov)]) for name, keep in kinds.items()}
+        sep = {kind: auc([c for ok, c, cov in inputs if ok and kind in ("all", cov.kind)],
+                         [c for ok, c, cov in inputs if not ok and kind in ("all", cov.kind)])
+               for kind in ("all", "plain", "missing", "english")}
         print("  separation of confidence (ROC AUC, answerable vs not): "
               + ", ".join(f"{name} {v:.3f}" for name, v in sep.items()))
         print("kind     answerable  confidence  missing words")
         for (ok, c, cov), g in sorted(zip(inputs, gold), key=lambda t: t[0][1]):
-            kind = "english" if cov.english else ("missing" if cov.missing else "plain")
-            print(f"{kind:8} {str(ok):10}  {c:10.3f}  {' '.join(cov.missing)}  [{g.id}] {g.question[:50]}")
+            print(f"{cov.kind:8} {str(ok):10}  {c:10.3f}  {' '.join(cov.missing)}  [{g.id}] {g.question[:50]}")
         return 0
     if args.report:
         from .report import write_report

@@ -36,9 +36,7 @@ class AbstainRule:
     english: float = 0.795
 
     def threshold(self, coverage: Coverage) -> float:
-        if coverage.english:
-            return self.english
-        return self.missing if coverage.missing else self.plain
+        return getattr(self, coverage.kind)
 
     def abstains(self, confidence: float, coverage: Coverage) -> bool:
         return confidence < self.threshold(coverage)
@@ -84,12 +82,7 @@ class SpanVectors:
         self._lock = threading.Lock()
 
     def _embed(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        both = getattr(self.embedder, "embed_both", None)
-        if both is not None:
-            passages, queries = both(texts)
-        else:
-            passages, queries = self.embedder.embed_passages(texts), self.embedder.embed_queries(texts)
-        return list(zip(passages, queries))
+        return list(zip(*self.embedder.embed_both(texts)))
 
     def _get(self, texts: list[str], mode: int) -> np.ndarray:
         with self._lock:

@@ -51,8 +51,8 @@ def answer_messages(answer) -> list[tuple[str, object]]:
                 for q in answer.related]
         return out
     groups = group_by_document(answer.quotes)     # agreeing documents side by side, as in Answer.text
-    if agreement_line(groups):
-        head.append(agreement_line(groups))
+    if agreed := agreement_line(groups):
+        head.append(agreed)
     if head:
         out.append(("\n\n".join(head), None))
     out += [(f"> {esc(q.text)}\n\nKilde: **{esc(citation(q))}**", q) for qs in groups.values() for q in qs]

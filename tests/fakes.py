@@ -31,6 +31,9 @@ class FakeEmbedder:
     def embed_queries(self, texts):
         return np.stack([self._vec(t) for t in texts])
 
+    def embed_both(self, texts):
+        return self.embed_passages(texts), self.embed_queries(texts)
+
 
 def make_pdf(path, pages):
     """Write a real PDF with a text layer: one list of lines per page."""
