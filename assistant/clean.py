@@ -12,34 +12,46 @@ BULLET = "•"
 _BULLET_RE = re.compile(r"^(\s*)([•·▪◦●○■□➢►\-\*–—])\s+(?=\S)")
 _NUMBERED_RE = re.compile(r"^\s*\d{1,2}[.)]\s+\S")
 
-# Whole lines that are site navigation or button labels, never content.
-_CHROME_LINES = {
-    "skip til hoved indholdet", "spring til indhold", "gå til indhold", "let digital adgang",
-    "ring til os", "skriv til os", "åbningstider", "har du set...", "har du set…", "har du set",
-    "hurtig adgang", "oversigt", "del på facebook", "del på linkedin", "print", "udskriv",
-    "til toppen", "tilbage til toppen", "cookies", "cookieindstillinger",
-}
-_CHROME_PATTERNS = [
-    re.compile(r"^cvr[- ]?(nummer|nr\.?)?:?\s*\d[\d ]{6,}$", re.I),
-    re.compile(r"^(hjem|forside)\s+\S.*$", re.I),   # breadcrumb, only near the top (see below)
-    re.compile(r"^ean[- ]?(nummer|nr\.?)?:?\s*\d+$", re.I),
-]
-# A footer starts at these lines; what follows is dropped when it is only short lines
-# (the site-wide address block), so real content after them would be kept.
+# Boilerplate is recognised by evidence, by class, never by one document's phrases:
+#  - page furniture: lines at the top or bottom of most pages of a PDF, page numbers;
+#  - lines repeated across several documents of the corpus, outside their running text;
+#  - classes of web-page chrome: skip links, cookie/consent text, breadcrumbs, lines made only of
+#    interface words (share, print, download, menu, search, "til top"), CVR/EAN footers;
+#  - table-of-contents lines (dot leaders and a page number) and their label.
+_SKIP_LINK = re.compile(r"^(gå|spring|hop|skip|jump|videre)\s+(direkte\s+)?(til|to|over)\s+(sidens\s+|the\s+)?"
+                        r"(hoved\s*)?(indhold|indholdet|content|main|navigation|menu)", re.I)
+_UI_WORDS = set("""
+del deling dele share print printvenlig udskriv udskrift download downloade hent gem save this pdf as til top toppen
+tilbage back to facebook linkedin twitter x instagram youtube e-mail email mail send link kopier copy menu søg
+search skip gå spring hop hovedindhold indhold content main tryk på enter luk close cookies cookie accepter accept
+alle all kun nødvendige afvis reject læs mere read more om forside hjem home lyt oplæsning listen side siden page
+sidens version udskriftsvenlig a- a+ tekststørrelse abonnér abonner rss følg follow og and eller or find
+""".split())
+# Widget labels that are only chrome outside the running text ("Ring til os", "Let digital adgang").
+_EDGE_UI_WORDS = _UI_WORDS | set("""
+ring skriv os åbningstider let digital adgang hurtig hurtige links oversigt tilgængelighed
+tilgængelighedserklæring nyhedsbrev relaterede sider se også selvbetjening log ind login mitid
+""".split())
+_BREADCRUMB = re.compile(r"^(forside|hjem|home|start)\b.*(\s[>›»/|]\s|\s{2,})", re.I)
+_CVR = re.compile(r"\b(cvr|ean|p)[- ]?(nummer|nr\.?)?:?\s*\d[\d ]{6,}", re.I)
+_COOKIE = re.compile(r"\b(cookies?|samtykke|consent)\b", re.I)
+_PAGE_NO = re.compile(r"^(side|page)?\s*\d{1,4}\s*((af|/|of)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.I)
+_PAGE_LABEL = re.compile(r"^(side|page)\s*\d{1,4}(\s*(af|of|/)\s*\d{1,4})?$|^\d{1,4}\s*/\s*\d{1,4}$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.I)
+_TOC_LINE = re.compile(r"(\.{4,}|(\s?\.\s?){4,}|…{2,}|_{4,})\s*\d{1,4}\s*$")
+_SENTENCE = re.compile(r"[.!?:;]$")
+# A footer starts at these lines; what follows is dropped when it is only short lines.
 _FOOTER_START = {"har du set...", "har du set…", "har du set"}
 _CONTACT_RE = re.compile(r"(\btlf\.?|\btelefon\b|@[\w-]+\.\w+|\b\d{2} \d{2} \d{2} \d{2}\b)", re.I)
 
 
-def clean_text(text: str, *, dehyphenate: bool = False) -> str:
-    text = unicodedata.normalize("NFC", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    text = text.replace("\u00a0", " ").replace("\u00ad", "").replace("\ufeff", "")
-    text = "".join(c for c in text if c in "\n" or unicodedata.category(c) != "Cc")
+def clean_text(text: str, *, dehyphenate: bool = False, boilerplate: frozenset[str] = frozenset()) -> str:
+    """Normalise and strip chrome; ``boilerplate`` holds line keys repeated across the corpus (learn_boilerplate)."""
+    text = normalise(text)
     if dehyphenate:
-        # "medarbej-\nderne" -> "medarbejderne" (only before a lower-case letter)
-        text = re.sub(r"(\w)-\n[ ]*(?=[a-zæøå])", r"\1", text)
+        # "medarbej-\nderne" -> "medarbejderne": a lower-case letter before and after; "IT-\nsikkerhed" stays
+        text = re.sub(r"([a-zæøå])-\n[ ]*(?=[a-zæøå])", r"\1", text)
     lines = [ln.rstrip() for ln in text.split("\n")]
-    lines = _drop_chrome(lines)
+    lines = _drop_chrome(lines, boilerplate)
     lines = _normalise_bullets(lines)
     lines = _mark_contact_block(lines)
     out = "\n".join(lines)
@@ -48,31 +60,135 @@ def clean_text(text: str, *, dehyphenate: bool = False) -> str:
     return out.strip()
 
 
-def _key(line: str) -> str:
-    return re.sub(r"\s+", " ", line.strip()).lower()
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    text = text.replace("\u00a0", " ").replace("\u00ad", "").replace("\ufeff", "")
+    return "".join(c for c in text if c in "\n" or unicodedata.category(c) != "Cc")
 
 
-def _drop_chrome(lines: list[str]) -> list[str]:
+def line_key(line: str) -> str:
+    """A line as compared across pages and documents: lower case, digits as '#', spaces collapsed."""
+    return re.sub(r"\d+", "#", re.sub(r"\s+", " ", line.strip().lstrip("#•-* ").strip()).lower())
+
+
+_key = line_key
+
+
+def is_chrome(line: str, edge: bool = False) -> bool:
+    """A line that belongs to the class of web-page or print chrome, whatever site it comes from;
+    ``edge``: the line stands outside the running text, where widget labels are chrome too."""
+    key = re.sub(r"\s+", " ", line.strip().lstrip("#").strip()).lower()
+    if not key:
+        return False
+    if _SKIP_LINK.match(key) or _CVR.search(key) and len(key) < 200 or _PAGE_LABEL.match(key):
+        return True
+    if _BREADCRUMB.match(key) and not _SENTENCE.search(key) and len(key.split()) >= 2:
+        return True
+    words = re.findall(r"[\wæøå+\-]+", key)
+    vocabulary = _EDGE_UI_WORDS if edge else _UI_WORDS
+    if words and len(words) <= 6 and not key.endswith((".", "?", "!")) and all(w in vocabulary for w in words):
+        return True
+    return False
+
+
+def corpus_key(line: str) -> str:
+    """A line as compared across documents (digits kept: phone numbers differ, page numbers don't matter here)."""
+    return re.sub(r"\s+", " ", line.strip().lstrip("#•-* ").strip()).lower()
+
+
+def _labels_own_content(lines: list[str], i: int, boilerplate: frozenset[str]) -> bool:
+    """A short label ("Kontakt") followed by lines of its own (not repeated elsewhere) is a heading: keep it."""
+    if len(lines[i].split()) > 3 or any(c.isdigit() for c in lines[i]):
+        return False
+    for nxt in lines[i + 1:i + 4]:
+        if nxt.strip():
+            return corpus_key(nxt) not in boilerplate
+    return False
+
+
+def _core(lines: list[str]) -> tuple[int, int]:
+    """First and last line of the running text: lines that are sentences of eight words or more."""
+    idx = [i for i, ln in enumerate(lines) if len(ln.split()) >= 8 and _SENTENCE.search(ln.strip())
+           and not _COOKIE.search(ln)]
+    return (idx[0], idx[-1]) if idx else (0, len(lines) - 1)
+
+
+def _drop_chrome(lines: list[str], boilerplate: frozenset[str] = frozenset()) -> list[str]:
+    first, last = _core(lines)
+    n = len(lines)
     out: list[str] = []
-    content_seen = 0
-    for i, line in enumerate(lines):
-        key = _key(line)
+    i = 0
+    while i < n:
+        line = lines[i]
+        key = re.sub(r"\s+", " ", line.strip()).lower()
+        outside = i < first or i > last
         if key in _FOOTER_START:
             rest = [ln for ln in lines[i + 1:] if ln.strip()]
             if all(len(ln.strip()) <= 60 for ln in rest):
                 break
+            i += 1
             continue
-        if key in _CHROME_LINES:
+        head_breadcrumb = i < first and re.match(r"^(forside|hjem|home)\s+\S+\s+\S+", key) \
+            and not _SENTENCE.search(key)
+        if key and (is_chrome(line, outside) or _TOC_LINE.search(key) or head_breadcrumb
+                    or (outside and corpus_key(line) in boilerplate
+                        and not _labels_own_content(lines, i, boilerplate))
+                    or ((i < 25 or i > n - 25) and _COOKIE.search(key) and len(key) < 400
+                        and not key.startswith("#"))):
+            i += 1
             continue
-        if _CHROME_PATTERNS[0].match(key) or _CHROME_PATTERNS[2].match(key):
-            continue
-        if content_seen < 2 and _CHROME_PATTERNS[1].match(key) and len(key.split()) >= 3 \
-                and not key.endswith((".", "?", "!")):
-            continue  # breadcrumb such as "Hjem Om kommunen Politikker ..."
-        if key:
-            content_seen += 1
+        if key in ("indhold", "indholdsfortegnelse", "indholdsfortegnelse:", "indhold:", "contents") and \
+                any(_TOC_LINE.search(ln) for ln in lines[i + 1:i + 6]):
+            i += 1
+            continue      # the label of a table of contents
         out.append(line)
+        i += 1
     return out
+
+
+def learn_boilerplate(texts: list[str], min_documents: int = 3) -> frozenset[str]:
+    """Keys of short lines that stand outside the running text of at least ``min_documents`` documents:
+    site navigation, footers and labels that every page of a site repeats."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        lines = [ln for ln in normalise(text).split("\n")]
+        first, last = _core(lines)
+        keys = {corpus_key(ln) for i, ln in enumerate(lines)
+                if (i < first or i > last) and ln.strip() and len(ln.split()) <= 12}
+        for k in keys:
+            if k:
+                counts[k] = counts.get(k, 0) + 1
+    return frozenset(k for k, c in counts.items() if c >= min_documents)
+
+
+def strip_page_furniture(pages: list[str]) -> tuple[list[str], list[str]]:
+    """Remove running headers and footers: lines among the first or last three of at least half of the
+    pages (digits ignored, so "Side 2 af 7" and "Side 3 af 7" are one line). Returns the pages and the
+    removed lines (evidence for the organisation and title)."""
+    if len(pages) < 2:
+        return pages, []
+    split = [normalise(p).split("\n") for p in pages]
+    edge_counts: dict[str, int] = {}
+    for lines in split:
+        content = [ln for ln in lines if ln.strip()]
+        for k in {line_key(ln) for ln in content[:3] + content[-3:]}:
+            edge_counts[k] = edge_counts.get(k, 0) + 1
+    need = max(2, (len(pages) + 1) // 2)
+    furniture = {k for k, c in edge_counts.items() if c >= need and k}
+    removed: list[str] = []
+    out = []
+    for lines in split:
+        content_idx = [i for i, ln in enumerate(lines) if ln.strip()]
+        edges = set(content_idx[:3] + content_idx[-3:])
+        kept = []
+        for i, ln in enumerate(lines):
+            if i in edges and (line_key(ln) in furniture or _PAGE_NO.match(ln.strip())):
+                removed.append(ln.strip())
+                continue
+            kept.append(ln)
+        out.append("\n".join(kept))
+    return out, removed
 
 
 def _normalise_bullets(lines: list[str]) -> list[str]:

@@ -10,12 +10,14 @@ Layout of an index root (``index/`` by default)::
     v-.../vectors.npy      float32 embeddings, row i = chunk i
     v-.../dense.faiss      FAISS index (exact inner product, or HNSW), ids stable per chunk
     v-.../bm25/            bm25s index over analysed chunk text (JSON + .npy, no pickle)
+    v-.../organisations.json  canonical organisation names and their aliases
 
 A build writes a new version into ``.tmp-*`` and then swaps the ``current``
 symlink with an atomic rename, so a reader sees either the old or the new
 version, never a half-written one, and an interrupted build leaves the previous
-index serving. Unchanged documents (same content hash, same parameters) are
-reused with their vectors, without embedding.
+index serving. Every build reads all files (boilerplate is learned across the
+whole corpus), and a chunk whose embedded text is unchanged keeps its vector:
+only new or changed passages are embedded.
 """
 from __future__ import annotations
 
@@ -36,15 +38,18 @@ import numpy as np
 
 from . import __version__
 from .chunk import chunk_document
-from .clean import clean_text
+from .clean import clean_text, learn_boilerplate, strip_page_furniture
 from .config import Settings
 from .coverage import Vocabulary
 from .load import LoadError, read_document
-from .meta import SIDECAR_SUFFIX, extract_metadata, read_sidecar, sidecar_path
+from . import orgs
+from .meta import (CATALOGUE, SIDECAR_SUFFIX, Meta, MetadataError, catalogue_line, read_catalogue, read_sidecar,
+                   resolve, sidecar_path)
+from .types import RawDocument
 from .text_da import Analyzer
 from .types import Chunk, Document, Skipped
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CURRENT = "current"
 
 
@@ -118,6 +123,19 @@ class Index:
         return self.path.name
 
     @cached_property
+    def organisations(self) -> orgs.Registry:
+        """Canonical organisation names of the indexed documents and every alias that names them."""
+        path = self.path / "organisations.json"
+        try:
+            return orgs.Registry.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, AttributeError):
+            return organisation_registry(self.documents.values())
+
+    @property
+    def _unused(self) -> str:
+        return self.path.name
+
+    @cached_property
     def vocabulary(self) -> Vocabulary:
         """Word forms of the documents (text, titles, organisations): for abstention."""
         docs = self.documents.values()
@@ -142,6 +160,7 @@ class Index:
         documents = {}
         for row in _read_jsonl(version / "documents.jsonl"):
             row["page_starts"] = tuple(row.get("page_starts") or ())
+            row["org_aliases"] = tuple(row.get("org_aliases") or ())
             documents[row["id"]] = Document(**row)
         chunks = [Chunk.from_json(r) for r in _read_jsonl(version / "chunks.jsonl")]
         vectors = np.load(version / "vectors.npy", allow_pickle=False)
@@ -210,6 +229,7 @@ class BuildSummary:
     embed_seconds: float = 0.0
     full_rebuild: str | None = None  # why everything was re-embedded
     version: str = ""
+    unknown: list[dict] = field(default_factory=list)   # documents with unknown metadata and the fix
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -225,6 +245,11 @@ class BuildSummary:
                      f"in {self.seconds:.1f} s")
         for s in self.skipped:
             lines.append(f"skipped {s.path}: {s.reason}")
+        if self.unknown:
+            lines.append(f"{len(self.unknown)} document(s) with unknown metadata; add the line to "
+                         f"{CATALOGUE} in the corpus folder (or a <file>{SIDECAR_SUFFIX} sidecar):")
+            for u in self.unknown:
+                lines.append(f"  {u['path']}: unknown {', '.join(u['fields'])}\n    {u['fix']}")
         return "\n".join(lines)
 
 
@@ -235,7 +260,8 @@ def list_corpus(corpus: Path) -> tuple[list[Path], list[Skipped]]:
     files, skipped = [], []
     for path in sorted(corpus.rglob("*")):
         rel = path.relative_to(corpus)
-        if any(part.startswith(".") for part in rel.parts) or path.name.endswith(SIDECAR_SUFFIX):
+        if any(part.startswith(".") for part in rel.parts) or path.name.endswith(SIDECAR_SUFFIX) \
+                or str(rel) == CATALOGUE:
             continue
         if path.is_symlink():
             target = path.resolve()
@@ -251,9 +277,24 @@ def list_corpus(corpus: Path) -> tuple[list[Path], list[Skipped]]:
     return files, skipped
 
 
-def load_document(path: Path, corpus: Path) -> Document:
+@dataclass(frozen=True)
+class Prepared:
+    """A file read and freed of page furniture, before corpus-wide cleaning."""
+    path: Path
+    raw: RawDocument
+    pages: tuple[str, ...]
+    furniture: str
+
+
+def prepare(path: Path) -> Prepared:
     raw = read_document(path)
-    parts = [clean_text(p, dehyphenate=raw.paged) for p in raw.pages]
+    pages, furniture = strip_page_furniture(list(raw.pages)) if raw.paged else (list(raw.pages), [])
+    return Prepared(path, raw, tuple(pages), "\n".join(dict.fromkeys(furniture)))
+
+
+def make_document(prep: Prepared, corpus: Path, boilerplate: frozenset[str] = frozenset(),
+                  catalogue: dict | None = None) -> tuple[Document, Meta]:
+    parts = [clean_text(p, dehyphenate=prep.raw.paged, boilerplate=boilerplate) for p in prep.pages]
     text, page_starts = "", []
     for p in parts:
         if text:
@@ -262,13 +303,61 @@ def load_document(path: Path, corpus: Path) -> Document:
         text += p
     if not text.strip():
         raise LoadError("no text left after removing site navigation")
-    meta = extract_metadata(text, path.stem)
+    rel = prep.path.relative_to(corpus)
     try:
-        meta.update(read_sidecar(path))
-    except ValueError as exc:
+        sidecar = read_sidecar(prep.path, corpus)
+    except MetadataError as exc:
         raise LoadError(str(exc)) from exc
-    return Document(id=path.stem, path=str(path.relative_to(corpus)), text=text,
-                    page_starts=tuple(page_starts) if raw.paged else (), **meta)
+    props = dict(prep.raw.props)
+    meta = resolve(text, rel, sidecar=sidecar, catalogue=(catalogue or {}).get(rel.as_posix(), {}),
+                   props=props, furniture=prep.furniture)
+    doc = Document(id=prep.path.stem, path=str(rel), text=text, title=meta.title,
+                   organisation=meta.organisation, doc_type=meta.doc_type, date=meta.date,
+                   page_starts=tuple(page_starts) if prep.raw.paged else (), date_phrase=meta.date_phrase,
+                   org_aliases=meta.aliases)
+    return doc, meta
+
+
+def load_corpus(corpus: Path, files: list[Path] | None = None
+                ) -> tuple[list[tuple[Document, Meta]], list[Skipped]]:
+    """Every readable document of the corpus, cleaned with the boilerplate learned across all of them."""
+    corpus = Path(corpus)
+    skipped: list[Skipped] = []
+    if files is None:
+        files, skipped = list_corpus(corpus)
+    try:
+        catalogue = read_catalogue(corpus)
+    except MetadataError as exc:
+        raise MetadataError(f"{exc}") from exc
+    prepared: list[Prepared] = []
+    for path in files:
+        rel = str(path.relative_to(corpus))
+        try:
+            prepared.append(prepare(path))
+        except LoadError as exc:
+            skipped.append(Skipped(rel, str(exc)))
+        except (OSError, UnicodeError, ValueError) as exc:
+            skipped.append(Skipped(rel, f"{type(exc).__name__}: {exc}"))
+    boilerplate = learn_boilerplate(["\n".join(p.pages) for p in prepared])
+    out = []
+    for prep in prepared:
+        try:
+            out.append(make_document(prep, corpus, boilerplate, catalogue))
+        except LoadError as exc:
+            skipped.append(Skipped(str(prep.path.relative_to(corpus)), str(exc)))
+    return out, skipped
+
+
+def load_document(path: Path, corpus: Path) -> Document:
+    """One document on its own (no corpus-wide boilerplate evidence): for tests and tools."""
+    return make_document(prepare(path), Path(corpus), catalogue=read_catalogue(corpus))[0]
+
+
+def organisation_registry(documents: Iterable[Document]) -> orgs.Registry:
+    reg = orgs.Registry()
+    for d in documents:
+        reg.add(d.organisation, d.org_aliases)
+    return reg
 
 
 @contextlib.contextmanager
@@ -282,8 +371,12 @@ def _build_lock(root: Path):
         yield
 
 
+def _vector_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def _previous(root: Path, model_id: str, params: dict) -> tuple[dict, dict, str | None]:
-    """Reusable (document metadata by id, (chunks, vectors) by id) from the current index."""
+    """(documents of the current index by id, vector by embedded-text hash, why nothing can be reused)."""
     version = resolve_current(root)
     if version is None:
         return {}, {}, None
@@ -291,31 +384,30 @@ def _previous(root: Path, model_id: str, params: dict) -> tuple[dict, dict, str 
         manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}, {}, "the previous index is unreadable"
+    if not isinstance(manifest, dict):
+        return {}, {}, "the previous index is unreadable"
+    old_docs = manifest.get("documents", {}) if isinstance(manifest.get("documents"), dict) else {}
     if manifest.get("schema_version") != SCHEMA_VERSION:
-        return {}, {}, "the index schema changed"
+        return old_docs, {}, "the index schema changed"
     if manifest.get("model") != model_id:
-        return manifest.get("documents", {}), {}, f"the embedding model changed ({manifest.get('model')} -> {model_id})"
+        return old_docs, {}, f"the embedding model changed ({manifest.get('model')} -> {model_id})"
     if manifest.get("chunking") != params["chunking"]:
-        return manifest.get("documents", {}), {}, f"chunking parameters changed ({manifest.get('chunking')} -> {params['chunking']})"
+        return old_docs, {}, f"chunking parameters changed ({manifest.get('chunking')} -> {params['chunking']})"
     try:
-        docs = {r["id"]: r for r in _read_jsonl(version / "documents.jsonl")}
+        docs = {}
+        for r in _read_jsonl(version / "documents.jsonl"):
+            r = dict(r)
+            r["page_starts"] = tuple(r.get("page_starts") or ())
+            r["org_aliases"] = tuple(r.get("org_aliases") or ())
+            docs[r["id"]] = Document(**r)
         chunks = [Chunk.from_json(r) for r in _read_jsonl(version / "chunks.jsonl")]
         vectors = np.load(version / "vectors.npy", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        return manifest.get("documents", {}), {}, f"the previous index is unreadable ({exc})"
-    by_doc: dict[str, tuple[list[Chunk], list[np.ndarray]]] = {}
-    for c, v in zip(chunks, vectors):
-        by_doc.setdefault(c.document, ([], []))
-        by_doc[c.document][0].append(c)
-        by_doc[c.document][1].append(v)
-    reuse = {}
-    for doc_id, info in manifest.get("documents", {}).items():
-        if doc_id in docs:
-            row = dict(docs[doc_id])
-            row["page_starts"] = tuple(row.get("page_starts") or ())
-            cs, vs = by_doc.get(doc_id, ([], []))
-            reuse[doc_id] = (info["sha256"], Document(**row), cs, vs)
-    return manifest.get("documents", {}), reuse, None
+        if len(vectors) != len(chunks):
+            raise ValueError("vectors and chunks differ in number")
+        reuse = {_vector_key(passage_text(docs[c.document], c)): v for c, v in zip(chunks, vectors)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return old_docs, {}, f"the previous index is unreadable ({type(exc).__name__}: {exc})"
+    return old_docs, reuse, None
 
 
 def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer: Analyzer | None = None,
@@ -337,58 +429,68 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         if full:
             log(f"Full rebuild: {full}.")
         files, summary.skipped = list_corpus(corpus)
+        seen_ids: dict[str, str] = {}
+        unique = []
+        for path in files:
+            rel = str(path.relative_to(corpus))
+            if path.stem in seen_ids:
+                summary.skipped.append(Skipped(rel, f"same document id '{path.stem}' as {seen_ids[path.stem]}; rename one"))
+                continue
+            seen_ids[path.stem] = rel
+            unique.append(path)
+        loaded, skipped = load_corpus(corpus, unique)
+        summary.skipped += skipped
 
         documents: list[Document] = []
         chunk_lists: list[list[Chunk]] = []
         vec_lists: list[np.ndarray | None] = []
         hashes: dict[str, str] = {}
-        to_embed: list[tuple[int, Document, list[Chunk]]] = []
-        seen_ids: dict[str, str] = {}
-        for path in files:
-            rel = str(path.relative_to(corpus))
-            doc_id = path.stem
-            if doc_id in seen_ids:
-                summary.skipped.append(Skipped(rel, f"same document id '{doc_id}' as {seen_ids[doc_id]}; rename one"))
+        texts: list[str] = []
+        slots: list[tuple[int, int]] = []          # (document position, chunk position) of each text to embed
+        for doc, meta in loaded:
+            chunks = chunk_document(doc, settings.chunk_chars, settings.chunk_overlap)
+            if not chunks:
+                summary.skipped.append(Skipped(doc.path, "no text to index"))
                 continue
-            try:
-                digest = content_hash(path)
-                prev = reuse.get(doc_id)
-                if prev and prev[0] == digest and prev[1].path == rel:
-                    doc, chunks, vecs = prev[1], prev[2], prev[3]
-                    documents.append(doc)
-                    chunk_lists.append(chunks)
-                    vec_lists.append(np.stack(vecs) if vecs else np.zeros((0, 0), np.float32))
-                    summary.unchanged.append(doc_id)
+            digest = content_hash(corpus / doc.path)
+            dim_guess = next(iter(reuse.values())).shape[0] if reuse else 0
+            vecs = np.zeros((len(chunks), dim_guess), np.float32)
+            fresh = 0
+            for j, c in enumerate(chunks):
+                v = reuse.get(_vector_key(passage_text(doc, c)))
+                if v is None:
+                    texts.append(passage_text(doc, c))
+                    slots.append((len(documents), j))
+                    fresh += 1
                 else:
-                    doc = load_document(path, corpus)
-                    chunks = chunk_document(doc, settings.chunk_chars, settings.chunk_overlap)
-                    if not chunks:
-                        raise LoadError("no text to index")
-                    to_embed.append((len(documents), doc, chunks))
-                    documents.append(doc)
-                    chunk_lists.append(chunks)
-                    vec_lists.append(None)
-                    (summary.changed if doc_id in old_docs else summary.added).append(doc_id)
-            except LoadError as exc:
-                summary.skipped.append(Skipped(rel, str(exc)))
-                continue
-            except (OSError, UnicodeError, ValueError) as exc:
-                summary.skipped.append(Skipped(rel, f"{type(exc).__name__}: {exc}"))
-                continue
-            seen_ids[doc_id] = rel
-            hashes[doc_id] = digest
+                    vecs[j] = v
+            if doc.id not in old_docs:
+                summary.added.append(doc.id)
+            elif fresh or old_docs[doc.id].get("sha256") != digest:
+                summary.changed.append(doc.id)
+            else:
+                summary.unchanged.append(doc.id)
+            if meta.unknown():
+                summary.unknown.append({"path": doc.path, "fields": meta.unknown(),
+                                        "fix": catalogue_line(doc.path.replace(os.sep, "/"), meta)})
+            documents.append(doc)
+            chunk_lists.append(chunks)
+            vec_lists.append(vecs)
+            hashes[doc.id] = digest
         summary.removed = sorted(set(old_docs) - set(hashes))
 
         # embed what is new or changed
-        texts = [passage_text(doc, c) for _, doc, chunks in to_embed for c in chunks]
         t_embed = time.perf_counter()
         vectors_new = _embed_with_progress(embedder, texts, progress)
         summary.embed_seconds = time.perf_counter() - t_embed
         summary.embedded = len(texts)
-        pos = 0
-        for i, _, chunks in to_embed:
-            vec_lists[i] = vectors_new[pos:pos + len(chunks)]
-            pos += len(chunks)
+        if len(texts):
+            dim_new = vectors_new.shape[1]
+            for i, v in enumerate(vec_lists):
+                if v.shape[1] != dim_new:
+                    vec_lists[i] = np.zeros((len(v), dim_new), np.float32) if not v.shape[1] else v
+            for (i, j), v in zip(slots, vectors_new):
+                vec_lists[i][j] = v
         if after_embed is not None:
             after_embed()
 
@@ -458,6 +560,7 @@ def _write_version(root: Path, manifest: dict, documents: list[Document], chunks
     try:
         _write_jsonl(tmp / "documents.jsonl", ({**d.meta(), "text": d.text} for d in documents))
         _write_jsonl(tmp / "chunks.jsonl", (c.to_json() for c in chunks))
+        _write_json(tmp / "organisations.json", organisation_registry(documents).to_json())
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
         faiss.write_index(_make_faiss(vectors, chunks, settings.ann, manifest["dim"]), str(tmp / "dense.faiss"))
         if chunks:

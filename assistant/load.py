@@ -43,11 +43,13 @@ def read_document(path: Path) -> RawDocument:
     if suffix == ".docx":
         return _read_docx(path, data)
     text = decode_text(data)
+    props: dict = {}
     if suffix in (".html", ".htm"):
+        props = html_properties(text)
         text = html_to_text(text)
     if not text.strip():
         raise LoadError("no text")
-    return RawDocument(str(path), (text,))
+    return RawDocument(str(path), (text,), props=tuple(sorted(props.items())))
 
 
 def decode_text(data: bytes) -> str:
@@ -70,19 +72,82 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def html_to_text(html: str) -> str:
-    """Main content of a web page as Markdown-like text (headings kept as '#')."""
-    import trafilatura
+def html_properties(html: str) -> dict:
+    """The page's own metadata: <title>, og:*, author, dcterms.* and the first <h1>."""
+    from lxml import html as lxml_html
 
-    text = trafilatura.extract(html, output_format="markdown", include_tables=True,
-                               include_comments=False, favor_recall=True)
-    if not text:
+    try:
+        root = lxml_html.fromstring(html)
+    except Exception:  # noqa: BLE001 - an unparsable page simply has no metadata
+        return {}
+    props = {}
+    title = root.findtext(".//title")
+    if title:
+        props["title"] = " ".join(title.split())
+    for meta in root.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or "").strip().lower()
+        value = " ".join((meta.get("content") or "").split())
+        if value and key in ("og:site_name", "og:title", "author", "publisher", "dcterms.title",
+                             "dcterms.publisher", "dcterms.creator", "dcterms.modified", "dcterms.issued",
+                             "dc.title", "dc.publisher"):
+            props[key.replace("dc.", "dcterms.") if key.startswith("dc.") else key] = value
+    h1 = root.find(".//h1")
+    if h1 is not None and h1.text_content().strip():
+        props["h1"] = " ".join(h1.text_content().split())
+    return props
+
+
+def html_to_text(html: str) -> str:
+    """Main content of a web page as plain text: headings as '#' lines, list items as bullets,
+    table rows with their cells separated by ' | '. Text is text: no Markdown escapes, entities decoded."""
+    import trafilatura
+    from lxml import etree
+
+    xml = trafilatura.extract(html, output_format="xml", include_tables=True, include_comments=False,
+                              favor_recall=True)
+    if not xml:
         from lxml import html as lxml_html
         try:
-            text = lxml_html.fromstring(html).text_content()
+            return lxml_html.fromstring(html).text_content()
         except Exception as exc:  # noqa: BLE001
             raise LoadError(f"unreadable HTML: {exc}") from exc
-    return text
+    root = etree.fromstring(xml.encode("utf-8"), parser=etree.XMLParser(recover=True, huge_tree=False))
+    main = root.find("main")
+    lines: list[str] = []
+
+    def text_of(el) -> str:
+        return " ".join("".join(el.itertext()).split())
+
+    def walk(el):
+        for child in el:
+            tag = child.tag
+            if tag == "head":
+                level = int((child.get("rend") or "h2").lstrip("h") or 2) if (child.get("rend") or "").startswith("h") else 2
+                lines.extend(["", "#" * max(1, min(level, 6)) + " " + text_of(child), ""])
+            elif tag == "list":
+                for item in child.iter("item"):
+                    t = text_of(item)
+                    if t:
+                        lines.append("• " + t)
+                lines.append("")
+            elif tag == "table":
+                for row in child.iter("row"):
+                    cells = [text_of(c) for c in row.iter("cell")]
+                    if any(cells):
+                        lines.extend([" | ".join(c for c in cells if c), ""])
+            elif tag in ("p", "quote", "code"):
+                t = text_of(child)
+                if t:
+                    lines.extend([t, ""])
+            elif tag in ("div", "section", "main"):
+                walk(child)
+            else:
+                t = text_of(child)
+                if t:
+                    lines.extend([t, ""])
+
+    walk(main if main is not None else root)
+    return "\n".join(lines)
 
 
 def _read_pdf(path: Path, data: bytes) -> RawDocument:
@@ -98,13 +163,37 @@ def _read_pdf(path: Path, data: bytes) -> RawDocument:
             if not ok:
                 raise LoadError("encrypted PDF (password required)")
         pages = tuple(page.extract_text() or "" for page in reader.pages)
+        props = pdf_properties(reader)
     except LoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds, PdfReadError among them
         raise LoadError(f"corrupt PDF ({type(exc).__name__}: {exc})") from exc
     if not any(p.strip() for p in pages):
         raise LoadError("PDF has no text layer (scanned image?); run OCR first")
-    return RawDocument(str(path), pages, paged=True)
+    return RawDocument(str(path), pages, paged=True, props=tuple(sorted(props.items())))
+
+
+def pdf_properties(reader) -> dict:
+    """Document info and XMP title/author of a PDF (values only, junk is judged in meta.py)."""
+    props = {}
+    try:
+        info = reader.metadata or {}
+        for key, name in (("/Title", "title"), ("/Author", "author"), ("/Subject", "subject")):
+            value = info.get(key)
+            if value and str(value).strip():
+                props[name] = " ".join(str(value).split())
+    except Exception:  # noqa: BLE001 - broken info dictionaries are common; metadata is optional
+        pass
+    try:
+        xmp = reader.xmp_metadata
+        if xmp is not None:
+            if xmp.dc_title and not props.get("title"):
+                props["title"] = " ".join(next(iter(xmp.dc_title.values()), "").split())
+            if xmp.dc_creator and not props.get("author"):
+                props["author"] = " ".join(" ".join(xmp.dc_creator).split())
+    except Exception:  # noqa: BLE001
+        pass
+    return props
 
 
 def _read_docx(path: Path, data: bytes) -> RawDocument:
@@ -113,8 +202,25 @@ def _read_docx(path: Path, data: bytes) -> RawDocument:
         doc = docx.Document(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001
         raise LoadError(f"corrupt DOCX ({type(exc).__name__})") from exc
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
     lines = []
-    for p in doc.paragraphs:
+    for block in doc.element.body.iterchildren():
+        tag = block.tag.rsplit("}", 1)[-1]
+        if tag == "tbl":
+            for row in Table(block, doc).rows:
+                cells = []
+                for cell in row.cells:
+                    t = " ".join(cell.text.split())
+                    if t and (not cells or cells[-1] != t):      # merged cells repeat their text
+                        cells.append(t)
+                if cells:
+                    lines += [" | ".join(cells), ""]
+            continue
+        if tag != "p":
+            continue
+        p = Paragraph(block, doc)
         style = (p.style.name or "").lower() if p.style is not None else ""
         text = p.text.strip()
         if not text:
@@ -123,10 +229,16 @@ def _read_docx(path: Path, data: bytes) -> RawDocument:
         if m or style == "title":
             lines += ["", "#" * (int(m.group(1)) if m else 1) + " " + text, ""]
         elif "list" in style:
-            lines.append("• " + text)
+            lines.append(("• " if "number" not in style else "") + text)
         else:
             lines += [text, ""]
     text = "\n".join(lines)
     if not text.strip():
         raise LoadError("no text")
-    return RawDocument(str(path), (text,))
+    props = {}
+    core = doc.core_properties
+    for name in ("title", "author", "subject"):
+        value = getattr(core, name, None)
+        if value and str(value).strip():
+            props[name] = " ".join(str(value).split())
+    return RawDocument(str(path), (text,), props=tuple(sorted(props.items())))

@@ -10,6 +10,7 @@ class RawDocument:
     path: str
     pages: tuple[str, ...]
     paged: bool = False           # True for formats with real pages (PDF)
+    props: tuple[tuple[str, str], ...] = ()   # the file's own metadata (HTML <title>, PDF info, DOCX core)
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,10 @@ class Document:
     title: str
     organisation: str
     doc_type: str
-    date: str | None
+    date: str | None                    # ISO 8601 (2019-03-12, 2018-08, 2019) or a period (2018/2021)
     page_starts: tuple[int, ...] = ()   # PDFs: offset where page i+1 begins in ``text``
+    date_phrase: str | None = None      # the words the date was read from ("Opdateret: August 2018")
+    org_aliases: tuple[str, ...] = ()   # abbreviations the document defines for its organisation ("KFR")
 
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:
@@ -37,6 +40,7 @@ class Document:
         d = asdict(self)
         d.pop("text")
         d["page_starts"] = list(self.page_starts)
+        d["org_aliases"] = list(self.org_aliases)
         return d
 
 

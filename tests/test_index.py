@@ -36,7 +36,7 @@ def test_second_build_embeds_nothing(corpus, tmp_path):
     assert second.chunks == first.chunks
 
 
-def test_edit_reembeds_only_that_document(corpus, tmp_path):
+def test_edit_reembeds_only_the_changed_passages_of_that_document(corpus, tmp_path):
     first, _ = build(corpus, tmp_path / "index")
     f = corpus / "albertslund-kommune-vaerdier.txt"
     f.write_text(f.read_text(encoding="utf-8") + "\n\nHjemmearbejde\n\nVi må arbejde hjemme om fredagen.\n",
@@ -45,8 +45,9 @@ def test_edit_reembeds_only_that_document(corpus, tmp_path):
     assert second.changed == ["albertslund-kommune-vaerdier"] and len(second.unchanged) == 4
     idx = Index.load(tmp_path / "index")
     n_alb = sum(c.document == "albertslund-kommune-vaerdier" for c in idx.chunks)
-    assert emb.embedded == n_alb
+    assert 0 < emb.embedded < n_alb          # the new section, not the passages that did not change
     assert all("Albertslund" in t.split("\n")[0] for batch in emb.batches for t in batch)
+    assert any("fredagen" in t for batch in emb.batches for t in batch)
     hits = retrieve(idx, "arbejde hjemme fredagen", None, k=1, mode="bm25")
     assert "hjemme om fredagen" in hits[0].chunk.text
 
@@ -55,7 +56,10 @@ def test_delete_removes_its_chunks(corpus, tmp_path):
     build(corpus, tmp_path / "index")
     (corpus / "aalborg-kommune-ledelsespolitik.txt").unlink()
     summary, emb = build(corpus, tmp_path / "index")
-    assert summary.removed == ["aalborg-kommune-ledelsespolitik"] and emb.embedded == 0
+    assert summary.removed == ["aalborg-kommune-ledelsespolitik"]
+    # boilerplate is learned across documents: with one Aalborg page fewer, the site footer counts as
+    # evidence in fewer documents, so at most a few passages near it change and are embedded again
+    assert emb.embedded <= 0.1 * summary.chunks
     idx = Index.load(tmp_path / "index")
     assert not any(c.document == "aalborg-kommune-ledelsespolitik" for c in idx.chunks)
     assert "aalborg-kommune-ledelsespolitik" not in idx.manifest["documents"]
@@ -111,7 +115,7 @@ def test_interrupted_build_leaves_previous_index(corpus, tmp_path):
     assert [c.id for c in after.chunks] == [c.id for c in before.chunks]
     assert not list(root.glob(".tmp-*"))
     summary, _ = build(corpus, root)
-    assert summary.changed == ["aalborg-kommune-personalepolitik"]
+    assert "aalborg-kommune-personalepolitik" in summary.changed   # others may change with the footer evidence
 
 
 def test_changed_model_or_chunking_forces_full_rebuild(corpus, tmp_path):

@@ -1,0 +1,177 @@
+"""Organisation names: one canonical form per organisation, with the aliases people use.
+
+Canonical forms: "<Town> Kommune" for a municipality and its council (Byråd,
+Kommunalbestyrelse, Borgerrepræsentation), "Region <Name>" for a region and its
+regionsråd, "<Name> A/S" for companies, and the name as written for agencies and
+associations. Aliases are what questions and filters may say: the bare town name,
+genitives ("Ishøjs", "Ishøj Kommunes"), the council ("Byrådet i Ishøj"),
+abbreviations found in the text ("Kommunernes Landsforening (KL)") and the
+Danish letters written out ("Aarhus" / "Århus", "Vesteraa").
+
+Organisations are only ever *recognised* in text or metadata that names one:
+never made up from a file name or from a capitalised word that the same text
+also uses as an ordinary lower-case word.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+
+UNKNOWN = "Ukendt organisation"
+
+# Well-known bodies whose everyday names are not derivable from a pattern: data, not rules.
+KNOWN_ALIASES: dict[str, tuple[str, ...]] = {
+    "Københavns Kommune": ("København", "Borgerrepræsentationen", "Københavns Borgerrepræsentation"),
+    "Aarhus Kommune": ("Århus", "Århus Kommune"),
+    "Kommunernes Landsforening": ("KL",),
+    "Danske Regioner": (),
+}
+
+_UP = "A-ZÆØÅ"
+_LO = "a-zæøåéü"
+_NAME = rf"[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?"
+_COUNCIL = r"(?:Byråd|Kommunalbestyrelse|Borgerrepræsentation)"
+
+_PATTERNS: list[tuple[re.Pattern, str]] = [
+    (re.compile(rf"\b({_NAME}) Kommunes?\b"), "{0} Kommune"),
+    (re.compile(rf"\b({_NAME}) {_COUNCIL}(?:en|s|ens)?\b"), "{0} Kommune"),
+    (re.compile(rf"\b(?:Byrådet|Kommunalbestyrelsen) i ({_NAME})\b"), "{0} Kommune"),
+    (re.compile(rf"\bRegion ({_NAME})s?\b"), "Region {0}"),
+    (re.compile(rf"\b((?:{_NAME} ){{0,2}}{_NAME}) (?:A/S|I/S)\b"), "{0} A/S"),
+    (re.compile(rf"\b([{_UP}][{_LO}]+styrelsen)\b"), "{0}"),
+    (re.compile(rf"\b(Kommunernes [{_UP}][{_LO}]+|Danske Regioner)\b"), "{0}"),
+]
+_ABBREV = re.compile(rf"\b([{_UP}][\w ]{{3,60}}?)\s*\(([{_UP}]{{2,6}})\)")
+
+
+def fold(text: str) -> str:
+    """Lower case, å/aa, æ/ae, ø/oe and accents folded: the form aliases are compared in."""
+    t = unicodedata.normalize("NFKD", text.lower())
+    t = t.replace("aa", "å").replace("ae", "æ").replace("oe", "ø")
+    t = "".join(c for c in t if not unicodedata.combining(c) or c in "\u030a")
+    t = unicodedata.normalize("NFC", t)
+    return re.sub(r"[^\wæøå/]+", " ", t).strip()
+
+
+def _title_case_caps(text: str) -> str:
+    """Upper-case lines ("AARHUS BYRÅDS SAMARBEJDSKODEKS") in title case so the patterns see names."""
+    out = []
+    for line in text.split("\n"):
+        letters = [c for c in line if c.isalpha()]
+        if letters and all(c.isupper() for c in letters) and len(letters) > 3:
+            line = " ".join(w.capitalize() if w.isalpha() else w for w in line.split(" "))
+        out.append(line)
+    return "\n".join(out)
+
+
+def _plausible(name: str, text_lower_words: set[str]) -> bool:
+    """A town/organisation word, not an ordinary word that happened to be capitalised."""
+    first = name.split()[0].split("-")[0]
+    base = first[:-1] if first.endswith("s") and first[:-1].lower() in text_lower_words else first
+    return base.lower() not in text_lower_words and first.lower() not in text_lower_words
+
+
+def find_organisations(text: str) -> Counter:
+    """Canonical organisation names mentioned in ``text``, with counts."""
+    found: Counter = Counter()
+    plain = re.sub(r"\S+@\S+|\b(?:https?://|www\.)\S+|\b[\w.-]+\.(?:dk|com|org|eu|net)\b", " ", text)
+    lowered = set(re.findall(rf"(?<![{_UP}\w])[{_LO}]+", plain))
+    text = _title_case_caps(text)
+    for pattern, template in _PATTERNS:
+        for m in pattern.finditer(text):
+            name = m.group(1).strip()
+            if not name or not _plausible(name, lowered):
+                continue
+            if template == "{0} Kommune" and name.endswith("s") and name[:-1] and \
+                    re.search(rf"\b{re.escape(name[:-1])} Kommune\b", text):
+                name = name[:-1]                    # "Ishøjs Byråd" -> Ishøj when "Ishøj Kommune" is written too
+            found[template.format(name)] += 1
+    return found
+
+
+def strip_organisations(text: str) -> str:
+    """``text`` without the organisation names the patterns recognise in it."""
+    text = _title_case_caps(text)
+    for pattern, _ in _PATTERNS:
+        text = pattern.sub(" ", text)
+    return text
+
+
+def canonical(name: str) -> str:
+    """The canonical form of an organisation name as written in metadata ("Aalborg Byråd" -> "Aalborg Kommune")."""
+    name = re.sub(r"\s+", " ", name).strip()
+    if not name:
+        return ""
+    for canon, aliases in KNOWN_ALIASES.items():
+        if fold(name) in {fold(canon), *(fold(a) for a in aliases)}:
+            return canon
+    found = find_organisations(name)
+    if found:
+        return found.most_common(1)[0][0]
+    return name
+
+
+@dataclass
+class Registry:
+    """Canonical organisations of an index and every alias that names them (folded)."""
+    aliases: dict[str, set[str]] = field(default_factory=dict)     # canonical -> aliases (as written)
+
+    def add(self, canon: str, extra: tuple[str, ...] = ()) -> None:
+        if not canon or canon == UNKNOWN:
+            return
+        names = self.aliases.setdefault(canon, set())
+        names.update(alias_forms(canon))
+        for e in extra:
+            names.update(alias_forms(e) if e != canon else ())
+            names.add(e)
+
+    def lookup(self) -> dict[str, str]:
+        """Folded alias -> canonical; aliases shared by two organisations are left out."""
+        seen: dict[str, set[str]] = {}
+        for canon, names in self.aliases.items():
+            for n in names | {canon}:
+                seen.setdefault(fold(n), set()).add(canon)
+        return {k: next(iter(v)) for k, v in seen.items() if len(v) == 1 and k}
+
+    def resolve(self, name: str) -> str | None:
+        """The canonical organisation a user's words name, or None ("aalborg" -> "Aalborg Kommune")."""
+        return self.lookup().get(fold(name)) or self.lookup().get(fold(canonical(name)))
+
+    def to_json(self) -> dict:
+        return {k: sorted(v) for k, v in sorted(self.aliases.items())}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Registry":
+        return cls({k: set(v) for k, v in data.items()})
+
+
+def alias_forms(canon: str) -> set[str]:
+    forms = {canon}
+    forms.update(KNOWN_ALIASES.get(canon, ()))
+    m = re.fullmatch(rf"({_NAME}) Kommune", canon)
+    if m:
+        town = m.group(1)
+        bare = town[:-1] if town.endswith("s") and canon in KNOWN_ALIASES else town
+        forms |= {town, bare, f"{town} Kommunes", f"{bare}s", f"{bare} Byråd", f"{bare}s Byråd",
+                  f"Byrådet i {bare}", f"{bare} Kommunalbestyrelse", f"Kommunalbestyrelsen i {bare}",
+                  f"{bare}s Kommunalbestyrelse"}
+    m = re.fullmatch(rf"Region ({_NAME})", canon)
+    if m:
+        forms |= {m.group(1), f"Region {m.group(1)}s", f"Regionsrådet i Region {m.group(1)}"}
+    m = re.fullmatch(r"(.+) (A/S|I/S)", canon)
+    if m:
+        forms |= {m.group(1), f"{m.group(1)}s"}
+    if not canon.endswith("s"):
+        forms.add(canon + "s")
+    return forms
+
+
+def abbreviations(text: str, canon: str) -> tuple[str, ...]:
+    """Abbreviations the text defines for the organisation: "Kommunernes Fællesråd (KFR)" -> ("KFR",)."""
+    out = []
+    for m in _ABBREV.finditer(text):
+        if fold(m.group(1)).endswith(fold(canon)):
+            out.append(m.group(2))
+    return tuple(dict.fromkeys(out))
