@@ -73,6 +73,19 @@ def cmd_feedback_export(args) -> int:
     return 0
 
 
+def cmd_eval_ingest(args) -> int:
+    from .evaluate_ingest import evaluate_ingest, format_ingest
+
+    corpus = Path(args.corpus)
+    expected = Path(args.expected) if args.expected else corpus / "expected.jsonl"
+    result = evaluate_ingest(corpus, expected)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        print(format_ingest(result))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import run
     return run(args)
@@ -123,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--out", help="gold file to write (default: standard output)")
     fp.add_argument("--review", help="also write the thumbs-down questions here, for a person to complete")
     fp.set_defaults(func=cmd_feedback_export)
+
+    sp = sub.add_parser("eval-ingest", help="metadata and cleaning accuracy against an expected.jsonl fixture")
+    sp.add_argument("--corpus", default="evals/devcorpus", help="corpus folder (default: evals/devcorpus)")
+    sp.add_argument("--expected", help="fixture (default: <corpus>/expected.jsonl)")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_eval_ingest)
 
     sp = sub.add_parser("bench", help="build/update/latency/memory/cold-start numbers on a synthetic scaled corpus")
     sp.add_argument("--chunks", type=int, nargs="+", help="corpus sizes in chunks (default: 1000 10000)")
