@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test run index eval bench chromium clean
+.PHONY: install test run index eval bench chromium clean devcorpus libreoffice
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,6 +40,14 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/assistant bench
+
+# Development corpus: render evals/devcorpus_src/src/*.md into evals/devcorpus/ (see evals/devcorpus_src/SPEC.md).
+# Office PDFs go through LibreOffice, as offices make them.
+libreoffice:
+	@command -v soffice >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libreoffice-writer-nogui >/dev/null; }
+
+devcorpus: $(STAMP) libreoffice
+	$(PY) evals/devcorpus_src/make_devcorpus.py
 
 clean:
 	rm -rf $(VENV) index/* .pytest_cache

@@ -29,12 +29,17 @@ sidens version udskriftsvenlig a- a+ tekststørrelse abonnér abonner rss følg 
 """.split())
 # Widget labels that are only chrome outside the running text ("Ring til os", "Let digital adgang").
 _EDGE_UI_WORDS = _UI_WORDS | set("""
-ring skriv os åbningstider let digital adgang hurtig hurtige links oversigt tilgængelighed
+kontakt ring skriv os åbningstider let digital adgang hurtig hurtige links oversigt tilgængelighed
 tilgængelighedserklæring nyhedsbrev relaterede sider se også selvbetjening log ind login mitid
 """.split())
-_BREADCRUMB = re.compile(r"^(forside|hjem|home|start)\b.*(\s[>›»/|]\s|\s{2,})", re.I)
+_BREADCRUMB = re.compile(r"^((du er her|you are here)\s*:|(forside|hjem|home|start)\b.*(\s[>›»/|]\s|\s{2,}))", re.I)
+# Navigation sections of a page ("Nyheder: ...", "Relaterede sider: ...") and copyright footers.
+_NAV_LABEL = re.compile(r"^(nyheder|relaterede sider|relateret|se også|læs også|genveje|populære sider|"
+                        r"related|news)\s*:|^(©|copyright\b)", re.I)
 _CVR = re.compile(r"\b(cvr|ean|p)[- ]?(nummer|nr\.?)?:?\s*\d[\d ]{6,}", re.I)
 _COOKIE = re.compile(r"\b(cookies?|samtykke|consent)\b", re.I)
+# the tail of a consent banner cut mid-word by the scrape: "ter og læs mere om, hvordan vi behandler dine personoplysninger."
+_CONSENT_TAIL = re.compile(r"\b(cookies?|samtykke|personoplysninger|privatlivs\w*|privacy)\b", re.I)
 _PAGE_NO = re.compile(r"^(side|page)?\s*\d{1,4}\s*((af|/|of)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.I)
 _PAGE_LABEL = re.compile(r"^(side|page)\s*\d{1,4}(\s*(af|of|/)\s*\d{1,4})?$|^\d{1,4}\s*/\s*\d{1,4}$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.I)
 _TOC_LINE = re.compile(r"(\.{4,}|(\s?\.\s?){4,}|…{2,}|_{4,})\s*\d{1,4}\s*$")
@@ -85,6 +90,8 @@ def is_chrome(line: str, edge: bool = False) -> bool:
         return True
     if _BREADCRUMB.match(key) and not _SENTENCE.search(key) and len(key.split()) >= 2:
         return True
+    if edge and _NAV_LABEL.match(key) and len(key) < 200:
+        return True
     words = re.findall(r"[\wæøå+\-]+", key)
     vocabulary = _EDGE_UI_WORDS if edge else _UI_WORDS
     if words and len(words) <= 6 and not key.endswith((".", "?", "!")) and all(w in vocabulary for w in words):
@@ -104,6 +111,15 @@ def _labels_own_content(lines: list[str], i: int, boilerplate: frozenset[str]) -
     for nxt in lines[i + 1:i + 4]:
         if nxt.strip():
             return corpus_key(nxt) not in boilerplate
+    return False
+
+
+def _heads_content(lines: list[str], i: int, outside_of: tuple[int, int]) -> bool:
+    for j in range(i + 1, min(i + 4, len(lines))):
+        if lines[j].strip():
+            if re.sub(r"\s+", " ", lines[j].strip()).lower() in _FOOTER_START:
+                return False
+            return not is_chrome(lines[j], j < outside_of[0] or j > outside_of[1])
     return False
 
 
@@ -131,7 +147,13 @@ def _drop_chrome(lines: list[str], boilerplate: frozenset[str] = frozenset()) ->
             continue
         head_breadcrumb = i < first and re.match(r"^(forside|hjem|home)\s+\S+\s+\S+", key) \
             and not _SENTENCE.search(key)
-        if key and (is_chrome(line, outside) or _TOC_LINE.search(key) or head_breadcrumb
+        chrome = is_chrome(line, outside) or (
+            i == next((j for j, ln in enumerate(lines) if ln.strip()), -1) and line.strip()[:1].islower()
+            and bool(_CONSENT_TAIL.search(line)) and len(key) < 300)
+        if chrome and outside and len(key.split()) == 1 and not is_chrome(line) \
+                and _heads_content(lines, i, outside_of=(first, last)):
+            chrome = False          # "Kontakt" over a contact block of its own is a heading, not a widget
+        if key and (chrome or _TOC_LINE.search(key) or head_breadcrumb
                     or (outside and corpus_key(line) in boilerplate
                         and not _labels_own_content(lines, i, boilerplate))
                     or ((i < 25 or i > n - 25) and _COOKIE.search(key) and len(key) < 400
@@ -174,7 +196,7 @@ def strip_page_furniture(pages: list[str]) -> tuple[list[str], list[str]]:
         content = [ln for ln in lines if ln.strip()]
         for k in {line_key(ln) for ln in content[:3] + content[-3:]}:
             edge_counts[k] = edge_counts.get(k, 0) + 1
-    need = max(2, (len(pages) + 1) // 2)
+    need = max(2 if len(pages) < 4 else 3, (len(pages) + 1) // 2)
     furniture = {k for k, c in edge_counts.items() if c >= need and k}
     removed: list[str] = []
     out = []

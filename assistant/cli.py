@@ -127,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--report", help="write a Markdown report (all retrievers) and a recall@k plot here")
     sp.add_argument("--sweep", action="store_true", help="sweep the abstention threshold")
+    sp.add_argument("--by", nargs="+", choices=["kind", "style", "organisation"],
+                    help="also print the table per answer kind, question style or organisation")
+    sp.add_argument("--folds", action="store_true",
+                    help="with --sweep: choose the rule leave-one-organisation-out and report it on the held-out fold")
+    sp.add_argument("--quiet", action="store_true", help="the table only, no list of failures")
     sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("feedback", help="thumbs up/down given in the chat")

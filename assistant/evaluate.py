@@ -31,6 +31,20 @@ class Gold:
     id: str
     question: str
     relevant: tuple[tuple[str, str], ...]   # (document id, collapsed text)
+    kind: str = ""                          # answer kind: number, date, who, rule, list, explain, compare
+    style: str = ""                         # plain, colloquial, misspelled, english
+    organisations: tuple[str, ...] = ()     # organisations the question names
+    fold: str = ""                          # the organisation unit for leave-one-organisation-out
+
+    def group(self, by: str) -> list[str]:
+        """The rows of a breakdown this question belongs to."""
+        if by == "kind":
+            return [self.kind or "?"] + ([] if self.answerable else ["(unanswerable)"])
+        if by == "style":
+            return [self.style or "?"]
+        if by == "organisation":
+            return [self.fold or "(none)"]
+        raise ValueError(f"cannot break down by {by!r}; use kind, style or organisation")
 
     @property
     def answerable(self) -> bool:
@@ -51,7 +65,10 @@ def load_gold(paths) -> list[Gold]:
                 try:
                     row = json.loads(line)
                     rel = tuple((r["document"], collapse(r["text"])) for r in row["relevant"])
-                    out.append(Gold(str(row["id"]), row["question"], rel))
+                    orgs = tuple(row.get("organisations") or ())
+                    fold = row.get("fold") or (orgs[0] if orgs else "")
+                    out.append(Gold(str(row["id"]), row["question"], rel, row.get("kind", ""),
+                                    row.get("style", ""), orgs, fold))
                 except (ValueError, KeyError, TypeError) as exc:
                     raise ValueError(f"{path}:{n}: not a gold line ({exc}); expected "
                                      '{"id", "question", "relevant": [{"document", "text"}]}') from exc
@@ -101,6 +118,7 @@ def evaluate(assistant, gold: list[Gold], mode: str = "hybrid") -> dict:
         n_rel = sum(g.matches(c.document, c.text) for c in index.chunks)
         first = answer.quotes[0] if answer.quotes else None
         row = {"id": g.id, "question": g.question, "answerable": g.answerable,
+               "kind": g.kind, "style": g.style, "fold": g.fold,
                "abstained": answer.abstained,
                "expected": [{"document": d, "text": t} for d, t in g.relevant],
                "first_passage": ({"document": hits[0].chunk.document, "heading": hits[0].chunk.heading,
@@ -151,8 +169,27 @@ TABLE_HEAD = ("| retriever | R@1 | R@3 | R@5 | R@10 | MRR@10 | nDCG@10 | quote h
               "|---|---|---|---|---|---|---|---|---|---|")
 
 
-def format_text(result: dict, name: str) -> str:
-    lines = [f"{result['n']} questions, retriever {name}", TABLE_HEAD, table_row(name, result), "", "Failures:"]
+def breakdown(result: dict, gold: list[Gold], by: str) -> list[tuple[str, dict]]:
+    """The summary per kind / style / organisation of the questions."""
+    groups: dict[str, list[dict]] = {}
+    for g, row in zip(gold, result["questions"]):
+        for key in g.group(by):
+            groups.setdefault(key, []).append(row)
+    return [(k, summarise(rows)) for k, rows in sorted(groups.items())]
+
+
+def format_breakdown(result: dict, gold: list[Gold], by: str) -> str:
+    lines = [f"By {by}:", TABLE_HEAD.replace("| retriever |", f"| {by} (n) |")]
+    for key, m in breakdown(result, gold, by):
+        lines.append(table_row(f"{key} ({m['n']})", m))
+    return "\n".join(lines)
+
+
+def format_text(result: dict, name: str, failures_too: bool = True) -> str:
+    lines = [f"{result['n']} questions, retriever {name}", TABLE_HEAD, table_row(name, result)]
+    if not failures_too:
+        return "\n".join(lines)
+    lines += ["", "Failures:"]
     for r in failures(result):
         exp = "; ".join(f"{e['document']}: {e['text'][:60]}" for e in r["expected"]) or "(not covered: should abstain)"
         got = "abstained" if r["abstained"] else (r["first_quote"] or {}).get("text", "")[:100]
@@ -186,8 +223,13 @@ def sweep(assistant, gold: list[Gold], max_false: float = 0.05,
           grid=tuple(x / 1000 for x in range(750, 951, 5))):
     """Choose the abstain rule on a gold split: the most unanswerable questions caught with at
     most ``max_false`` false abstentions; among equally good rules, the middle of each range."""
-    from .pipeline import AbstainRule
     inputs = abstain_inputs(assistant, gold)
+    choice, rates = choose_rule(inputs, max_false, grid)
+    return choice, rates, inputs
+
+
+def choose_rule(inputs, max_false: float = 0.05, grid=tuple(x / 1000 for x in range(750, 951, 5))):
+    from .pipeline import AbstainRule
     rows = [(p, m, e, *rate(AbstainRule(p, m, e), inputs)) for p in grid for m in grid if m >= p for e in grid]
     ok = [r for r in rows if r[4] <= max_false]
     best_acc = max(r[3] for r in ok)
@@ -197,7 +239,25 @@ def sweep(assistant, gold: list[Gold], max_false: float = 0.05,
     choice = AbstainRule(mid(0), mid(1), mid(2))
     if rate(choice, inputs) != (best_acc, best_fa):
         choice = AbstainRule(*ties[0][:3])
-    return choice, rate(choice, inputs), inputs
+    return choice, rate(choice, inputs)
+
+
+def leave_one_organisation_out(inputs, gold: list[Gold], max_false: float = 0.05) -> dict:
+    """The abstain rule chosen without each organisation's questions, judged on that organisation's:
+    numbers that were not tuned on the questions they are reported on."""
+    folds = sorted({g.fold for g in gold})
+    held = []
+    per_fold = {}
+    for f in folds:
+        train = [x for x, g in zip(inputs, gold) if g.fold != f]
+        test = [x for x, g in zip(inputs, gold) if g.fold == f]
+        rule, _ = choose_rule(train, max_false)
+        held += [(ok, rule.abstains(c, cov)) for ok, c, cov in test]
+        per_fold[f or "(none)"] = rule
+    unans = [a for ok, a in held if not ok]
+    ans = [a for ok, a in held if ok]
+    return {"folds": len(folds), "abstain_accuracy": sum(unans) / max(len(unans), 1),
+            "false_abstain_rate": sum(ans) / max(len(ans), 1), "rules": per_fold}
 
 
 def main_eval(args, assistant) -> int:
@@ -206,7 +266,11 @@ def main_eval(args, assistant) -> int:
         rule, (acc, fa), inputs = sweep(assistant, gold)
         print(f"{len(inputs)} questions; chosen rule (thresholds on the confidence, the best candidate quote's symmetric similarity):")
         print(f"  plain={rule.plain:.3f}  missing={rule.missing:.3f}  english={rule.english:.3f}")
-        print(f"  abstain accuracy {acc:.3f}, false abstain rate {fa:.3f}")
+        print(f"  abstain accuracy {acc:.3f}, false abstain rate {fa:.3f} (in sample)")
+        if args.folds:
+            loo = leave_one_organisation_out(inputs, gold)
+            print(f"  leave-one-organisation-out ({loo['folds']} folds): abstain accuracy "
+                  f"{loo['abstain_accuracy']:.3f}, false abstain rate {loo['false_abstain_rate']:.3f}")
         sep = {kind: auc([c for ok, c, cov in inputs if ok and kind in ("all", cov.kind)],
                          [c for ok, c, cov in inputs if not ok and kind in ("all", cov.kind)])
                for kind in ("all", "plain", "missing", "english")}
@@ -223,7 +287,14 @@ def main_eval(args, assistant) -> int:
         return 0
     result = evaluate(assistant, gold, args.retriever)
     if args.json:
+        result["by"] = {by: dict(breakdown(result, gold, by)) for by in (args.by or [])}
+        for rows in result["by"].values():
+            for m in rows.values():
+                m.pop("questions", None)
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
-        print(format_text(result, args.retriever))
+        print(format_text(result, args.retriever, failures_too=not args.by and not args.quiet))
+        for by in args.by or []:
+            print()
+            print(format_breakdown(result, gold, by))
     return 0

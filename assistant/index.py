@@ -50,6 +50,7 @@ from .text_da import Analyzer
 from .types import Chunk, Document, Skipped
 
 SCHEMA_VERSION = 2
+DATA_SUFFIXES = (".json", ".jsonl", ".csv")   # metadata and fixtures next to the documents, not documents
 CURRENT = "current"
 
 
@@ -261,7 +262,7 @@ def list_corpus(corpus: Path) -> tuple[list[Path], list[Skipped]]:
     for path in sorted(corpus.rglob("*")):
         rel = path.relative_to(corpus)
         if any(part.startswith(".") for part in rel.parts) or path.name.endswith(SIDECAR_SUFFIX) \
-                or str(rel) == CATALOGUE:
+                or str(rel) == CATALOGUE or path.suffix.lower() in DATA_SUFFIXES:
             continue
         if path.is_symlink():
             target = path.resolve()

@@ -44,7 +44,7 @@ DOC_TYPES = [  # (type, words in the title or text that reveal it), most specifi
     ("politik", ("politik",)),
     ("kodeks", ("kodeks",)),
 ]
-_JUNK_VALUE = re.compile(r"^(microsoft (word|powerpoint) - .*|skabelon.*|template.*|untitled.*|unavngivet.*|"
+_JUNK_VALUE = re.compile(r"^(\(.*\)|microsoft (word|powerpoint) - .*|skabelon.*|template.*|untitled.*|unavngivet.*|"
                          r"dokument ?\d*|document ?\d*|ny(t)? dokument.*|titel|title|bruger|user|admin(istrator)?|"
                          r"normal|.*\.(docx?|pdf|dotx?|odt)|[\w.-]{0,6}|[a-z]{1,4}\d+)$", re.I)
 _MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
@@ -54,11 +54,11 @@ _DATE_VALUE = (rf"(?:den\s+)?(?:d\.\s*)?(\d{{1,2}}\.\s*(?:{_MONTH_RE})\s+\d{{4}}
                rf"\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})")
 _DATE_PHRASES = [  # (priority, pattern) - update beats adoption beats entry into force
     (3, re.compile(rf"(?:sidst\s+)?(?:opdateret|revideret|senest\s+ændret|ændret)\b[^\n.]{{0,60}}?{_DATE_VALUE}", re.I)),
-    (2, re.compile(rf"(?:vedtaget|godkendt|besluttet|behandlet)\b[^\n]{{0,80}}?{_DATE_VALUE}", re.I)),
+    (2, re.compile(rf"(?:vedtaget|vedtog|godkendt|godkendte|besluttet|behandlet|tiltrådt|fastsat|underskrevet)\b[^\n]{{0,80}}?{_DATE_VALUE}", re.I)),
     (1, re.compile(rf"(?:træder i kraft|gælder fra|gældende fra|ikrafttræden)\b[^\n.]{{0,30}}?{_DATE_VALUE}", re.I)),
 ]
 _PERIOD = re.compile(r"\b((?:19|20)\d{2})\s*[-–]\s*((?:19|20)\d{2})\b")
-_YEAR_PHRASE = re.compile(r"(?:vedtaget|godkendt|opdateret|revideret)\b[^\n.]{0,40}?\b((?:19|20)\d{2})\b", re.I)
+_YEAR_PHRASE = re.compile(r"(?:vedtaget|vedtog|godkendt|tiltrådt|fastsat|opdateret|revideret)\b[^\n.]{0,40}?\b((?:19|20)\d{2})\b", re.I)
 
 
 class MetadataError(ValueError):
@@ -205,6 +205,21 @@ def title_from_props(props: dict, organisation: str | None) -> str | None:
     return None
 
 
+def _agreeing_props_title(props_title: str | None, text: str) -> str | None:
+    """The file's own title, unless the visible title says more: a stale template title
+    ("Alkoholpolitik" on "Politik for alkohol og rusmidler") or a shortened one ("Personalehåndbog"
+    for "Personalehåndbog for Fjordby Havn A/S") loses to what the reader sees."""
+    visible = title_from_text(text)
+    if not props_title or not visible:
+        return props_title
+    p, v = orgs.fold(props_title), orgs.fold(visible)
+    if p == v:
+        return props_title
+    if v.startswith(p) or p not in orgs.fold(text[:3000]):
+        return None
+    return props_title
+
+
 def _names_only_organisation(line: str) -> bool:
     """True for "Solbjerg Kommune", "Byrådet i Solbjerg", "Region Søhøjland": no words besides the name."""
     if not orgs.find_organisations(line):
@@ -271,6 +286,20 @@ def date_from_text(text: str, title: str = "") -> tuple[str | None, str | None]:
     return None, None
 
 
+_CONTINUES = re.compile(r"\b(i|for|og|af|om|til|med|på|mod|ved|fra|under|samt|de|den|det|en|et)$", re.I)
+def _continues(line: str, nxt: str) -> bool:
+    """The next line carries on a wrapped title (cover pages): the line ends in a function word, the next
+    starts in lower case or with a dash, or the two together name an organisation that neither does alone."""
+    nxt = nxt.strip()
+    if not nxt or line.endswith((".", ":", "!", "?")) or len(nxt) > 80 or normalise_date(nxt):
+        return False
+    if _CONTINUES.search(line) or nxt[0].islower() or nxt[0] in "-–":
+        return True
+    joined = orgs.find_organisations(f"{line} {nxt}")
+    return len(nxt.split()) <= 2 and bool(set(joined) - set(orgs.find_organisations(line))
+                                          - set(orgs.find_organisations(nxt)))
+
+
 _LABEL_LINE = re.compile(r"^(indhold|indholdsfortegnelse|forside|side \d+|titel|kontakt|menu|resumé|sammenfatning)$", re.I)
 
 
@@ -280,8 +309,8 @@ def title_from_text(text: str) -> str | None:
         m = re.match(r"^•?\s*titel\s*:\s*(.+)$", line, re.I)
         if m:
             return m.group(1).strip()
-    for line in lines[:6]:
-        line = line.lstrip("#").strip()
+    for raw in lines[:6]:
+        line = raw.lstrip("#").strip()
         if not (3 <= len(line) <= 120) or line.endswith((".", ":", ",")) or _LABEL_LINE.match(line):
             continue
         if normalise_date(line) and len(line) < 40:
@@ -293,6 +322,10 @@ def title_from_text(text: str) -> str | None:
             continue                       # a line that only names the organisation (cover pages)
         if all(c.isupper() for c in letters):
             line = _sentence_case(line)
+        at = lines.index(raw) if raw in lines else -1
+        while at >= 0 and at + 1 < len(lines) and len(line) < 120 and _continues(line, lines[at + 1]):
+            at += 1
+            line = f"{line} {lines[at].lstrip('#').strip()}"       # a title wrapped onto the next line
         return line
     return None
 
@@ -358,7 +391,8 @@ def resolve(text: str, rel: Path, *, sidecar: dict, catalogue: dict, props: dict
         organisation = orgs.canonical(organisation)
     pick("title",
          ("sidecar", sidecar.get("title")), ("catalogue", catalogue.get("title")),
-         ("file metadata", title_from_props(props, organisation)), ("text", title_from_text(text)))
+         ("file metadata", _agreeing_props_title(title_from_props(props, organisation), text)),
+         ("text", title_from_text(text)))
     title = chosen["title"] or rel.stem.replace("-", " ").replace("_", " ").capitalize()
     if not chosen["title"]:
         sources.append(("title", "file name"))

@@ -73,9 +73,26 @@ def _plausible(name: str, text_lower_words: set[str]) -> bool:
     return base.lower() not in text_lower_words and first.lower() not in text_lower_words
 
 
+def _common_word(word: str) -> bool:
+    """An ordinary Danish word (its dictionary form is lower case), not a name: "Enkelte", "Veldrevet"."""
+    import simplemma
+    w = word.lower()
+    return simplemma.is_known(w, lang="da") and simplemma.lemmatize(w, lang="da").islower()
+
+
+def _mid_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - 3):start]
+    return bool(re.search(r"[a-zæøå0-9,]\s+$", before))
+
+
 def find_organisations(text: str) -> Counter:
-    """Canonical organisation names mentioned in ``text``, with counts."""
+    """Canonical organisation names mentioned in ``text``, with counts.
+
+    A town name that is also an ordinary Danish word ("Enkelte Kommune" in a title-case heading) only
+    counts when the text also uses it as a name in the middle of a sentence."""
     found: Counter = Counter()
+    mid: Counter = Counter()
+    candidates: set[str] = set()
     plain = re.sub(r"\S+@\S+|\b(?:https?://|www\.)\S+|\b[\w.-]+\.(?:dk|com|org|eu|net)\b", " ", text)
     lowered = set(re.findall(rf"(?<![{_UP}\w])[{_LO}]+", plain))
     text = _title_case_caps(text)
@@ -87,7 +104,15 @@ def find_organisations(text: str) -> Counter:
             if template == "{0} Kommune" and name.endswith("s") and name[:-1] and \
                     re.search(rf"\b{re.escape(name[:-1])} Kommune\b", text):
                 name = name[:-1]                    # "Ishøjs Byråd" -> Ishøj when "Ishøj Kommune" is written too
-            found[template.format(name)] += 1
+            canon = template.format(name)
+            if template in ("{0} Kommune", "Region {0}") and canon not in KNOWN_ALIASES:
+                candidates.add(canon)
+            found[canon] += 1
+            mid[canon] += _mid_sentence(text, m.start())
+    for canon in candidates:
+        town = canon.split()[1] if canon.startswith("Region ") else canon.split()[0]
+        if not mid[canon] and _common_word(town.split("-")[0]):
+            del found[canon]
     return found
 
 
