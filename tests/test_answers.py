@@ -36,8 +36,8 @@ def test_social_media_question_quotes_the_aalborg_code(assistant):
     assert q.text == ("Vi taler og skriver ordentligt til, om og med hinanden ved møder, "
                       "uden for møder og på sociale medier")
     assert (q.document, q.organisation, q.title, q.heading) == (
-        "aalborg-byraad-adfaerdskodeks", "Aalborg Byråd", "Byrådets adfærdskodeks", "Respekt og ligebehandling")
-    assert "Aalborg Byråd · Byrådets adfærdskodeks · Respekt og ligebehandling" in answer.text
+        "aalborg-byraad-adfaerdskodeks", "Aalborg Kommune", "Byrådets adfærdskodeks", "Respekt og ligebehandling")
+    assert "Aalborg Kommune · Byrådets adfærdskodeks · Respekt og ligebehandling" in answer.text
 
 
 def test_every_quote_is_the_document_text_at_its_offsets(assistant):
@@ -59,7 +59,7 @@ def test_not_covered_names_the_missing_words_and_lists_related_passages(assistan
 
 def test_filters(assistant):
     answer = assistant.ask("respekt", Filters(organisation="aarhus"))
-    assert answer.quotes and all(q.organisation == "Aarhus Byråd" for q in answer.quotes)
+    assert answer.quotes and all(q.organisation == "Aarhus Kommune" for q in answer.quotes)
     answer = assistant.ask("respekt", Filters(doc_type="værdigrundlag"))
     assert all(q.document == "albertslund-kommune-vaerdier" for q in answer.quotes + answer.related)
 

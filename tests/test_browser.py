@@ -18,7 +18,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 ARTIFACTS = ROOT / "test-artifacts"
 PAYLOAD = "<script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned = 2\">"
 SOCIAL = "Vi taler og skriver ordentligt til, om og med hinanden ved møder, uden for møder og på sociale medier"
-CITATION = "Aalborg Byråd · Byrådets adfærdskodeks · Respekt og ligebehandling"
+CITATION = "Aalborg Kommune · Byrådets adfærdskodeks · Respekt og ligebehandling"
 
 
 @pytest.fixture(scope="module")

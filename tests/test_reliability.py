@@ -99,7 +99,7 @@ def test_hostile_questions_neither_crash_nor_block_others_nor_render(guarded, e5
     assert "første 1000 tegn" in answers["huge"]
     # 1000 characters of one repeated phrase is not a question the abstain rule was calibrated
     # on: it may be answered or abstained, but either way it points at the right section
-    assert "Aalborg Byråd · Byrådets adfærdskodeks · Respekt og ligebehandling" in answers["huge"]
+    assert "Aalborg Kommune · Byrådets adfærdskodeks · Respekt og ligebehandling" in answers["huge"]
     assert answers["control"] and "\x00" not in answers["control"] and "\x1b" not in answers["control"]
     for text in answers.values():
         assert "<script" not in text and "<img" not in text
