@@ -33,6 +33,8 @@ kontakt ring skriv os åbningstider let digital adgang hurtig hurtige links over
 tilgængelighedserklæring nyhedsbrev relaterede sider se også selvbetjening log ind login mitid
 """.split())
 _BREADCRUMB = re.compile(r"^((du er her|you are here)\s*:|(forside|hjem|home|start)\b.*(\s[>›»/|]\s|\s{2,}))", re.I)
+# a breadcrumb whose separators the scrape lost: "Hjem Politik og indflydelse Byrådet ..."
+_BARE_BREADCRUMB = re.compile(r"^(forside|hjem|home)\s+\S+\s+\S+", re.I)
 # Navigation sections of a page ("Nyheder: ...", "Relaterede sider: ...") and copyright footers.
 _NAV_LABEL = re.compile(r"^(nyheder|relaterede sider|relateret|se også|læs også|genveje|populære sider|"
                         r"related|news)\s*:|^(©|copyright\b)", re.I)
@@ -40,7 +42,7 @@ _CVR = re.compile(r"\b(cvr|ean|p)[- ]?(nummer|nr\.?)?:?\s*\d[\d ]{6,}", re.I)
 _COOKIE = re.compile(r"\b(cookies?|samtykke|consent)\b", re.I)
 # the tail of a consent banner cut mid-word by the scrape: "ter og læs mere om, hvordan vi behandler dine personoplysninger."
 _CONSENT_TAIL = re.compile(r"\b(cookies?|samtykke|personoplysninger|privatlivs\w*|privacy)\b", re.I)
-_PAGE_NO = re.compile(r"^(side|page)?\s*\d{1,4}\s*((af|/|of)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.I)
+_LONE_NUMBER = re.compile(r"^\d{1,4}$")     # a page number, but only at the top or bottom of a page
 _PAGE_LABEL = re.compile(r"^(side|page)\s*\d{1,4}(\s*(af|of|/)\s*\d{1,4})?$|^\d{1,4}\s*/\s*\d{1,4}$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.I)
 _TOC_LINE = re.compile(r"(\.{4,}|(\s?\.\s?){4,}|…{2,}|_{4,})\s*\d{1,4}\s*$")
 _SENTENCE = re.compile(r"[.!?:;]$")
@@ -72,25 +74,33 @@ def normalise(text: str) -> str:
     return "".join(c for c in text if c in "\n" or unicodedata.category(c) != "Cc")
 
 
+def _key(line: str) -> str:
+    """A line as written, lower case with spaces collapsed."""
+    return re.sub(r"\s+", " ", line.strip()).lower()
+
+
+def corpus_key(line: str) -> str:
+    """A line as compared across documents, without heading or bullet marks (digits kept: phone numbers differ)."""
+    return _key(line.strip().lstrip("#•-* "))
+
+
 def line_key(line: str) -> str:
-    """A line as compared across pages and documents: lower case, digits as '#', spaces collapsed."""
-    return re.sub(r"\d+", "#", re.sub(r"\s+", " ", line.strip().lstrip("#•-* ").strip()).lower())
-
-
-_key = line_key
+    """A line as compared across the pages of one document: digits as '#' ("Side 2 af 7" = "Side 3 af 7")."""
+    return re.sub(r"\d+", "#", corpus_key(line))
 
 
 def is_chrome(line: str, edge: bool = False) -> bool:
     """A line that belongs to the class of web-page or print chrome, whatever site it comes from;
     ``edge``: the line stands outside the running text, where widget labels are chrome too."""
-    key = re.sub(r"\s+", " ", line.strip().lstrip("#").strip()).lower()
+    key = _key(line.strip().lstrip("#"))
     if not key:
         return False
     if _SKIP_LINK.match(key) or _CVR.search(key) and len(key) < 200 or _PAGE_LABEL.match(key):
         return True
     if _BREADCRUMB.match(key) and not _SENTENCE.search(key) and len(key.split()) >= 2:
         return True
-    if edge and _NAV_LABEL.match(key) and len(key) < 200:
+    if edge and (_NAV_LABEL.match(key) and len(key) < 200
+                 or _BARE_BREADCRUMB.match(key) and not _SENTENCE.search(key)):
         return True
     words = re.findall(r"[\wæøå+\-]+", key)
     vocabulary = _EDGE_UI_WORDS if edge else _UI_WORDS
@@ -99,28 +109,22 @@ def is_chrome(line: str, edge: bool = False) -> bool:
     return False
 
 
-def corpus_key(line: str) -> str:
-    """A line as compared across documents (digits kept: phone numbers differ, page numbers don't matter here)."""
-    return re.sub(r"\s+", " ", line.strip().lstrip("#•-* ").strip()).lower()
+def _next_line(lines: list[str], i: int) -> int | None:
+    """Index of the next non-empty line within three lines of ``i``."""
+    return next((j for j in range(i + 1, min(i + 4, len(lines))) if lines[j].strip()), None)
 
 
-def _labels_own_content(lines: list[str], i: int, boilerplate: frozenset[str]) -> bool:
-    """A short label ("Kontakt") followed by lines of its own (not repeated elsewhere) is a heading: keep it."""
-    if len(lines[i].split()) > 3 or any(c.isdigit() for c in lines[i]):
-        return False
-    for nxt in lines[i + 1:i + 4]:
-        if nxt.strip():
-            return corpus_key(nxt) not in boilerplate
-    return False
+def _heads_own_block(lines: list[str], i: int, dropped) -> bool:
+    """A label ("Kontakt") whose next line stays is a heading over content of its own: keep it."""
+    j = _next_line(lines, i)
+    return j is not None and _key(lines[j]) not in _FOOTER_START and not dropped(j)
 
 
-def _heads_content(lines: list[str], i: int, outside_of: tuple[int, int]) -> bool:
-    for j in range(i + 1, min(i + 4, len(lines))):
-        if lines[j].strip():
-            if re.sub(r"\s+", " ", lines[j].strip()).lower() in _FOOTER_START:
-                return False
-            return not is_chrome(lines[j], j < outside_of[0] or j > outside_of[1])
-    return False
+def _consent_fragment(lines: list[str], i: int) -> bool:
+    """The document's first line, cut mid-word by the scrape, from a consent banner."""
+    line = lines[i]
+    return (i == next((j for j, ln in enumerate(lines) if ln.strip()), -1) and line.strip()[:1].islower()
+            and bool(_CONSENT_TAIL.search(line)) and len(line) < 300)
 
 
 def _core(lines: list[str]) -> tuple[int, int]:
@@ -133,39 +137,33 @@ def _core(lines: list[str]) -> tuple[int, int]:
 def _drop_chrome(lines: list[str], boilerplate: frozenset[str] = frozenset()) -> list[str]:
     first, last = _core(lines)
     n = len(lines)
+    outside = lambda j: j < first or j > last                  # noqa: E731 - outside the running text
+    repeated = lambda j: outside(j) and corpus_key(lines[j]) in boilerplate   # noqa: E731
     out: list[str] = []
-    i = 0
-    while i < n:
-        line = lines[i]
-        key = re.sub(r"\s+", " ", line.strip()).lower()
-        outside = i < first or i > last
+    for i, line in enumerate(lines):
+        key = _key(line)
         if key in _FOOTER_START:
             rest = [ln for ln in lines[i + 1:] if ln.strip()]
             if all(len(ln.strip()) <= 60 for ln in rest):
                 break
-            i += 1
             continue
-        head_breadcrumb = i < first and re.match(r"^(forside|hjem|home)\s+\S+\s+\S+", key) \
-            and not _SENTENCE.search(key)
-        chrome = is_chrome(line, outside) or (
-            i == next((j for j, ln in enumerate(lines) if ln.strip()), -1) and line.strip()[:1].islower()
-            and bool(_CONSENT_TAIL.search(line)) and len(key) < 300)
-        if chrome and outside and len(key.split()) == 1 and not is_chrome(line) \
-                and _heads_content(lines, i, outside_of=(first, last)):
+        if not key:
+            out.append(line)
+            continue
+        chrome = is_chrome(line, outside(i)) or _consent_fragment(lines, i)
+        if chrome and outside(i) and len(key.split()) == 1 and not is_chrome(line) \
+                and _heads_own_block(lines, i, lambda j: is_chrome(lines[j], outside(j))):
             chrome = False          # "Kontakt" over a contact block of its own is a heading, not a widget
-        if key and (chrome or _TOC_LINE.search(key) or head_breadcrumb
-                    or (outside and corpus_key(line) in boilerplate
-                        and not _labels_own_content(lines, i, boilerplate))
-                    or ((i < 25 or i > n - 25) and _COOKIE.search(key) and len(key) < 400
-                        and not key.startswith("#"))):
-            i += 1
+        if repeated(i) and not (len(key.split()) <= 3 and not any(c.isdigit() for c in key)
+                                and _heads_own_block(lines, i, repeated)):
+            chrome = True
+        if chrome or _TOC_LINE.search(key) or ((i < 25 or i > n - 25) and _COOKIE.search(key)
+                                               and len(key) < 400 and not key.startswith("#")):
             continue
         if key in ("indhold", "indholdsfortegnelse", "indholdsfortegnelse:", "indhold:", "contents") and \
                 any(_TOC_LINE.search(ln) for ln in lines[i + 1:i + 6]):
-            i += 1
             continue      # the label of a table of contents
         out.append(line)
-        i += 1
     return out
 
 
@@ -174,7 +172,7 @@ def learn_boilerplate(texts: list[str], min_documents: int = 3) -> frozenset[str
     site navigation, footers and labels that every page of a site repeats."""
     counts: dict[str, int] = {}
     for text in texts:
-        lines = [ln for ln in normalise(text).split("\n")]
+        lines = normalise(text).split("\n")
         first, last = _core(lines)
         keys = {corpus_key(ln) for i, ln in enumerate(lines)
                 if (i < first or i > last) and ln.strip() and len(ln.split()) <= 12}
@@ -205,7 +203,8 @@ def strip_page_furniture(pages: list[str]) -> tuple[list[str], list[str]]:
         edges = set(content_idx[:3] + content_idx[-3:])
         kept = []
         for i, ln in enumerate(lines):
-            if i in edges and (line_key(ln) in furniture or _PAGE_NO.match(ln.strip())):
+            if i in edges and (line_key(ln) in furniture or _PAGE_LABEL.match(ln.strip())
+                               or _LONE_NUMBER.match(ln.strip())):
                 removed.append(ln.strip())
                 continue
             kept.append(ln)

@@ -132,10 +132,6 @@ class Index:
         except (OSError, ValueError, AttributeError):
             return organisation_registry(self.documents.values())
 
-    @property
-    def _unused(self) -> str:
-        return self.path.name
-
     @cached_property
     def vocabulary(self) -> Vocabulary:
         """Word forms of the documents (text, titles, organisations): for abstention."""
@@ -279,7 +275,7 @@ def list_corpus(corpus: Path) -> tuple[list[Path], list[Skipped]]:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class SourceFile:
     """A file read and freed of page furniture, before corpus-wide cleaning."""
     path: Path
     raw: RawDocument
@@ -287,13 +283,13 @@ class Prepared:
     furniture: str
 
 
-def prepare(path: Path) -> Prepared:
+def prepare(path: Path) -> SourceFile:
     raw = read_document(path)
     pages, furniture = strip_page_furniture(list(raw.pages)) if raw.paged else (list(raw.pages), [])
-    return Prepared(path, raw, tuple(pages), "\n".join(dict.fromkeys(furniture)))
+    return SourceFile(path, raw, tuple(pages), "\n".join(dict.fromkeys(furniture)))
 
 
-def make_document(prep: Prepared, corpus: Path, boilerplate: frozenset[str] = frozenset(),
+def make_document(prep: SourceFile, corpus: Path, boilerplate: frozenset[str] = frozenset(),
                   catalogue: dict | None = None) -> tuple[Document, Meta]:
     parts = [clean_text(p, dehyphenate=prep.raw.paged, boilerplate=boilerplate) for p in prep.pages]
     text, page_starts = "", []
@@ -326,11 +322,8 @@ def load_corpus(corpus: Path, files: list[Path] | None = None
     skipped: list[Skipped] = []
     if files is None:
         files, skipped = list_corpus(corpus)
-    try:
-        catalogue = read_catalogue(corpus)
-    except MetadataError as exc:
-        raise MetadataError(f"{exc}") from exc
-    prepared: list[Prepared] = []
+    catalogue = read_catalogue(corpus)
+    prepared: list[SourceFile] = []
     for path in files:
         rel = str(path.relative_to(corpus))
         try:
@@ -444,30 +437,20 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
 
         documents: list[Document] = []
         chunk_lists: list[list[Chunk]] = []
-        vec_lists: list[np.ndarray | None] = []
         hashes: dict[str, str] = {}
-        texts: list[str] = []
-        slots: list[tuple[int, int]] = []          # (document position, chunk position) of each text to embed
+        texts: list[str] = []                      # what is embedded for every chunk, in order
+        rows: list[np.ndarray | None] = []         # its vector when an unchanged text can reuse one
         for doc, meta in loaded:
             chunks = chunk_document(doc, settings.chunk_chars, settings.chunk_overlap)
             if not chunks:
                 summary.skipped.append(Skipped(doc.path, "no text to index"))
                 continue
             digest = content_hash(corpus / doc.path)
-            dim_guess = next(iter(reuse.values())).shape[0] if reuse else 0
-            vecs = np.zeros((len(chunks), dim_guess), np.float32)
-            fresh = 0
-            for j, c in enumerate(chunks):
-                v = reuse.get(_vector_key(passage_text(doc, c)))
-                if v is None:
-                    texts.append(passage_text(doc, c))
-                    slots.append((len(documents), j))
-                    fresh += 1
-                else:
-                    vecs[j] = v
+            doc_texts = [passage_text(doc, c) for c in chunks]
+            reused = [reuse.get(_vector_key(t)) for t in doc_texts]
             if doc.id not in old_docs:
                 summary.added.append(doc.id)
-            elif fresh or old_docs[doc.id].get("sha256") != digest:
+            elif any(v is None for v in reused) or old_docs[doc.id].get("sha256") != digest:
                 summary.changed.append(doc.id)
             else:
                 summary.unchanged.append(doc.id)
@@ -476,29 +459,25 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
                                         "fix": catalogue_line(doc.path.replace(os.sep, "/"), meta)})
             documents.append(doc)
             chunk_lists.append(chunks)
-            vec_lists.append(vecs)
+            texts += doc_texts
+            rows += reused
             hashes[doc.id] = digest
         summary.removed = sorted(set(old_docs) - set(hashes))
 
         # embed what is new or changed
+        missing = [i for i, v in enumerate(rows) if v is None]
         t_embed = time.perf_counter()
-        vectors_new = _embed_with_progress(embedder, texts, progress)
+        vectors_new = _embed_with_progress(embedder, [texts[i] for i in missing], progress)
         summary.embed_seconds = time.perf_counter() - t_embed
-        summary.embedded = len(texts)
-        if len(texts):
-            dim_new = vectors_new.shape[1]
-            for i, v in enumerate(vec_lists):
-                if v.shape[1] != dim_new:
-                    vec_lists[i] = np.zeros((len(v), dim_new), np.float32) if not v.shape[1] else v
-            for (i, j), v in zip(slots, vectors_new):
-                vec_lists[i][j] = v
+        summary.embedded = len(missing)
+        for i, v in zip(missing, vectors_new):
+            rows[i] = v
         if after_embed is not None:
             after_embed()
 
         all_chunks = [c for cs in chunk_lists for c in cs]
-        dim = vectors_new.shape[1] if len(texts) else _reused_dim(vec_lists) or embedder.dim
-        nonempty = [v for v in vec_lists if v is not None and len(v)]
-        vectors = np.concatenate(nonempty).astype(np.float32) if nonempty else np.zeros((0, dim), np.float32)
+        dim = len(rows[0]) if rows else embedder.dim     # nothing to embed never loads the model
+        vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
         summary.chunks = len(all_chunks)
         manifest = {
             "schema_version": SCHEMA_VERSION, "package_version": __version__,
@@ -507,20 +486,10 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
                           for d, cs in zip(documents, chunk_lists)},
             "chunks": len(all_chunks), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        by_id = {d.id: d for d in documents}
-        summary.version = _write_version(root, manifest, documents, all_chunks, vectors,
-                                         [passage_text(by_id[c.document], c) for c in all_chunks],
+        summary.version = _write_version(root, manifest, documents, all_chunks, vectors, texts,
                                          analyzer, settings)
     summary.seconds = time.perf_counter() - t0
     return summary
-
-
-def _reused_dim(vec_lists) -> int | None:
-    """The dimension of reused vectors, so a build with nothing to embed never loads the model."""
-    for v in vec_lists:
-        if v is not None and v.ndim == 2 and v.shape[0]:
-            return int(v.shape[1])
-    return None
 
 
 def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int = 32) -> np.ndarray:

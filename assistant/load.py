@@ -122,8 +122,9 @@ def html_to_text(html: str) -> str:
         for child in el:
             tag = child.tag
             if tag == "head":
-                level = int((child.get("rend") or "h2").lstrip("h") or 2) if (child.get("rend") or "").startswith("h") else 2
-                lines.extend(["", "#" * max(1, min(level, 6)) + " " + text_of(child), ""])
+                rend = child.get("rend") or ""
+                level = int(rend[1]) if re.fullmatch(r"h[1-6]", rend) else 2
+                lines.extend(["", "#" * level + " " + text_of(child), ""])
             elif tag == "list":
                 for item in child.iter("item"):
                     t = text_of(item)

@@ -133,10 +133,8 @@ def read_catalogue(corpus: Path) -> dict[str, dict]:
     if not path.is_file():
         return {}
     text = path.read_text(encoding="utf-8-sig")
-    dialect = csv.excel if text.split("\n", 1)[0].count(",") >= text.split("\n", 1)[0].count(";") else csv.excel
-    if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(","):
-        dialect = type("semi", (csv.excel,), {"delimiter": ";"})
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    first = text.split("\n", 1)[0]
+    rows = list(csv.reader(io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ","))
     if not rows:
         return {}
     header = [h.strip().lower() for h in rows[0]]
@@ -205,11 +203,10 @@ def title_from_props(props: dict, organisation: str | None) -> str | None:
     return None
 
 
-def _agreeing_props_title(props_title: str | None, text: str) -> str | None:
+def _agreeing_props_title(props_title: str | None, visible: str | None, text: str) -> str | None:
     """The file's own title, unless the visible title says more: a stale template title
     ("Alkoholpolitik" on "Politik for alkohol og rusmidler") or a shortened one ("Personalehåndbog"
     for "Personalehåndbog for Fjordby Havn A/S") loses to what the reader sees."""
-    visible = title_from_text(text)
     if not props_title or not visible:
         return props_title
     p, v = orgs.fold(props_title), orgs.fold(visible)
@@ -230,10 +227,9 @@ def _names_only_organisation(line: str) -> bool:
 
 def organisation_from_props(props: dict) -> str | None:
     for key in ("og:site_name", "dcterms.publisher", "dcterms.creator", "publisher", "author", "company"):
-        value = usable(props.get(key))
-        if value and (orgs.find_organisations(value) or value in orgs.KNOWN_ALIASES
-                      or orgs.canonical(value) in orgs.KNOWN_ALIASES):
-            return orgs.canonical(value)
+        found = orgs.recognise(usable(props.get(key)) or "")
+        if found:
+            return found
     return None
 
 
@@ -346,15 +342,14 @@ def doc_type_from(title: str, text: str) -> str:
     return "dokument"
 
 
-def organisation_from_text(text: str, furniture: str = "") -> tuple[str | None, tuple[str, ...]]:
+def organisation_from_text(text: str, furniture: str = "") -> str | None:
     """The organisation the text is from: named in running headers, the opening, and most often overall."""
     head = orgs.find_organisations(furniture + "\n" + text[:1500])
     body = orgs.find_organisations(text[:20000])
     if not head and not body:
-        return None, ()
+        return None
     score = {o: 3 * head.get(o, 0) + body.get(o, 0) for o in set(head) | set(body)}
-    best = max(sorted(score), key=lambda o: score[o])
-    return best, orgs.abbreviations(text, best)
+    return max(sorted(score), key=lambda o: score[o])
 
 
 # ------------------------------------------------------------------ all together
@@ -362,10 +357,7 @@ def organisation_from_text(text: str, furniture: str = "") -> tuple[str | None, 
 def folder_organisation(rel: Path) -> str | None:
     if len(rel.parts) < 2:
         return None
-    name = rel.parts[0]
-    if orgs.find_organisations(name) or orgs.canonical(name) in orgs.KNOWN_ALIASES:
-        return orgs.canonical(name)
-    return None
+    return orgs.recognise(rel.parts[0])
 
 
 def resolve(text: str, rel: Path, *, sidecar: dict, catalogue: dict, props: dict, furniture: str = "") -> Meta:
@@ -381,18 +373,17 @@ def resolve(text: str, rel: Path, *, sidecar: dict, catalogue: dict, props: dict
                 return
         chosen[field] = None
 
-    text_org, abbrevs = organisation_from_text(text, furniture)
+    text_org = organisation_from_text(text, furniture)
     pick("organisation",
          ("sidecar", sidecar.get("organisation")), ("catalogue", catalogue.get("organisation")),
          ("folder", folder_organisation(rel)), ("file metadata", organisation_from_props(props)),
          ("text", text_org))
-    organisation = chosen["organisation"]
-    if organisation and sources[-1][1] in ("sidecar", "catalogue"):
-        organisation = orgs.canonical(organisation)
+    organisation = orgs.canonical(chosen["organisation"]) if chosen["organisation"] else None
+    visible = title_from_text(text)
     pick("title",
          ("sidecar", sidecar.get("title")), ("catalogue", catalogue.get("title")),
-         ("file metadata", _agreeing_props_title(title_from_props(props, organisation), text)),
-         ("text", title_from_text(text)))
+         ("file metadata", _agreeing_props_title(title_from_props(props, organisation), visible, text)),
+         ("text", visible))
     title = chosen["title"] or rel.stem.replace("-", " ").replace("_", " ").capitalize()
     if not chosen["title"]:
         sources.append(("title", "file name"))
@@ -408,9 +399,6 @@ def resolve(text: str, rel: Path, *, sidecar: dict, catalogue: dict, props: dict
             date, phrase = normalise_date(props["dcterms.modified"]), props["dcterms.modified"]
         if date:
             sources.append(("date", "text"))
-    if text_org and organisation == text_org:
-        aliases = abbrevs
-    else:
-        aliases = orgs.abbreviations(text, organisation) if organisation else ()
+    aliases = orgs.abbreviations(text, organisation) if organisation else ()
     return Meta(title=title, organisation=organisation or orgs.UNKNOWN, doc_type=chosen["doc_type"] or "dokument",
                 date=date, date_phrase=phrase, sources=tuple(sources), aliases=aliases)

@@ -67,10 +67,9 @@ def _title_case_caps(text: str) -> str:
 
 
 def _plausible(name: str, text_lower_words: set[str]) -> bool:
-    """A town/organisation word, not an ordinary word that happened to be capitalised."""
-    first = name.split()[0].split("-")[0]
-    base = first[:-1] if first.endswith("s") and first[:-1].lower() in text_lower_words else first
-    return base.lower() not in text_lower_words and first.lower() not in text_lower_words
+    """A town/organisation word, not a word the same text also writes in lower case (nor its genitive)."""
+    first = name.split()[0].split("-")[0].lower()
+    return first not in text_lower_words and not (first.endswith("s") and first[:-1] in text_lower_words)
 
 
 def _common_word(word: str) -> bool:
@@ -124,6 +123,12 @@ def strip_organisations(text: str) -> str:
     return text
 
 
+def recognise(name: str) -> str | None:
+    """The canonical organisation when ``name`` recognisably is one (a folder or metadata value), else None."""
+    found = canonical(name) if name.strip() else ""
+    return found if found and (found in KNOWN_ALIASES or find_organisations(name)) else None
+
+
 def canonical(name: str) -> str:
     """The canonical form of an organisation name as written in metadata ("Aalborg Byråd" -> "Aalborg Kommune")."""
     name = re.sub(r"\s+", " ", name).strip()
@@ -162,7 +167,8 @@ class Registry:
 
     def resolve(self, name: str) -> str | None:
         """The canonical organisation a user's words name, or None ("aalborg" -> "Aalborg Kommune")."""
-        return self.lookup().get(fold(name)) or self.lookup().get(fold(canonical(name)))
+        table = self.lookup()
+        return table.get(fold(name)) or table.get(fold(canonical(name)))
 
     def to_json(self) -> dict:
         return {k: sorted(v) for k, v in sorted(self.aliases.items())}
