@@ -1,4 +1,5 @@
 """SIGKILL `assistant index` at 20+ points of a rebuild: the previous index keeps serving."""
+import json
 import os
 import shutil
 import signal
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from assistant.index import Index, resolve_current
+from assistant.index import Index, load_corpus, resolve_current
 from assistant.pipeline import Assistant
 
 from conftest import CORPUS, ROOT
@@ -25,9 +26,12 @@ def index_cmd(corpus, index):
 
 
 def touch_all(corpus, n):
-    """Change every document so that a rebuild re-embeds and rewrites everything."""
-    for f in sorted(corpus.glob("*.txt")):
-        f.write_text(f.read_text(encoding="utf-8") + f"\n\nRevision {n}.\n", encoding="utf-8")
+    """Change every document so that a rebuild re-embeds and rewrites everything: a new edition in each
+    title (the title is part of every passage's embedded text). A line appended to every file would not
+    do: the same line in every document is boilerplate, and unchanged passages keep their vectors."""
+    for doc, _ in load_corpus(CORPUS)[0]:
+        side = corpus / f"{doc.id}.meta.json"
+        side.write_text(json.dumps({"title": f"{doc.title} (udgave {n})"}, ensure_ascii=False), encoding="utf-8")
 
 
 @pytest.mark.kill
