@@ -73,7 +73,7 @@ def decode_text(data: bytes) -> str:
 
 
 def html_properties(html: str) -> dict:
-    """The page's own metadata: <title>, og:*, author, dcterms.* and the first <h1>."""
+    """The page's own metadata: <title>, og:*, author, dcterms.* (the <h1> arrives as the text's first heading)."""
     from lxml import html as lxml_html
 
     try:
@@ -91,9 +91,6 @@ def html_properties(html: str) -> dict:
                              "dcterms.publisher", "dcterms.creator", "dcterms.modified", "dcterms.issued",
                              "dc.title", "dc.publisher"):
             props[key.replace("dc.", "dcterms.") if key.startswith("dc.") else key] = value
-    h1 = root.find(".//h1")
-    if h1 is not None and h1.text_content().strip():
-        props["h1"] = " ".join(h1.text_content().split())
     return props
 
 
@@ -179,7 +176,7 @@ def pdf_properties(reader) -> dict:
     props = {}
     try:
         info = reader.metadata or {}
-        for key, name in (("/Title", "title"), ("/Author", "author"), ("/Subject", "subject")):
+        for key, name in (("/Title", "title"), ("/Author", "author")):
             value = info.get(key)
             if value and str(value).strip():
                 props[name] = " ".join(str(value).split())
@@ -238,7 +235,7 @@ def _read_docx(path: Path, data: bytes) -> RawDocument:
         raise LoadError("no text")
     props = {}
     core = doc.core_properties
-    for name in ("title", "author", "subject"):
+    for name in ("title", "author"):
         value = getattr(core, name, None)
         if value and str(value).strip():
             props[name] = " ".join(str(value).split())
