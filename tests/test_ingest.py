@@ -36,6 +36,7 @@ def test_no_page_furniture_in_any_chunk(ingest):
 def test_pdf_quotes_have_the_right_page():
     """Every gold passage in a PDF: the page the index cites is the PDF page that holds its words."""
     docs = {d.id: d for d, _ in load_corpus(DEV)[0]}
+    pages: dict[str, tuple[str, ...]] = {}          # each PDF read once
     checked = 0
     for g in load_gold([DEV / "gold.jsonl"]):
         for doc_id, text in g.relevant:
@@ -44,7 +45,9 @@ def test_pdf_quotes_have_the_right_page():
                 continue
             m = re.search(r"\s+".join(map(re.escape, text.split())), doc.text, re.I)
             page = doc.page_at(m.start())
-            raw = collapse(read_document(DEV / doc.path).pages[page - 1].replace("-\n", ""))
+            if doc_id not in pages:
+                pages[doc_id] = read_document(DEV / doc.path).pages
+            raw = collapse(pages[doc_id][page - 1].replace("-\n", ""))
             first_words = " ".join(text.split()[:2])
             assert first_words in raw, (g.id, doc_id, page, text)
             checked += 1
