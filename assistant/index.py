@@ -35,10 +35,12 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import __version__
+from . import index_files as files
 from .chunk import chunk_document
 from .clean import clean_text
 from .config import Settings
 from .coverage import Vocabulary
+from .limits import ENV, limits
 from .load import LoadError, read_document
 from .meta import SIDECAR_SUFFIX, extract_metadata, read_sidecar, sidecar_path
 from .text_da import Analyzer
@@ -54,6 +56,13 @@ class IndexMismatch(RuntimeError):
 
 class MissingIndex(RuntimeError):
     pass
+
+
+IndexDamaged = files.IndexDamaged
+
+
+class IndexWriteError(RuntimeError):
+    """Writing a new version failed (e.g. disk full); the previous version is untouched."""
 
 
 # ------------------------------------------------------------------ helpers
@@ -75,11 +84,6 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def faiss_id(chunk_id: str) -> int:
@@ -125,32 +129,29 @@ class Index:
 
     @classmethod
     def load(cls, root: Path, model_id: str | None = None, settings: Settings | None = None) -> "Index":
+        """Load the ``current`` version; every file is checked first (IndexDamaged names what is wrong)."""
         root = Path(root)
         version = resolve_current(root)
         if version is None:
             raise MissingIndex(f"No index in {root}. Build it with: assistant index --index {root}")
-        try:
-            manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IndexMismatch(f"The index in {root} is unreadable ({exc}). Rebuild it: assistant index") from exc
+        manifest = files.read_manifest(root, version)
         problem = manifest_problem(manifest, model_id, settings)
         if problem:
             raise IndexMismatch(f"The index in {root} {problem}. Rebuild it: assistant index --index {root}")
-        import bm25s
-        import faiss
-
-        documents = {}
-        for row in _read_jsonl(version / "documents.jsonl"):
-            row["page_starts"] = tuple(row.get("page_starts") or ())
-            documents[row["id"]] = Document(**row)
-        chunks = [Chunk.from_json(r) for r in _read_jsonl(version / "chunks.jsonl")]
-        vectors = np.load(version / "vectors.npy", allow_pickle=False)
-        if len(vectors) != len(chunks) or (len(chunks) and vectors.shape[1] != manifest["dim"]):
-            raise IndexMismatch(f"The index in {root} is inconsistent (vectors vs chunks). Rebuild it: assistant index")
-        fidx = faiss.read_index(str(version / "dense.faiss"))
-        bm25 = bm25s.BM25.load(str(version / "bm25"), load_corpus=False, show_progress=False) if chunks else None
-        analyzer = Analyzer(**manifest["analyzer"])
-        pos = {faiss_id(c.id): i for i, c in enumerate(chunks)}
+        files.check_manifest(root, version, manifest)
+        doc_rows = files.read_documents(root, version, manifest)
+        documents = {r["id"]: Document(**{**r, "page_starts": tuple(r["page_starts"])}) for r in doc_rows}
+        chunk_rows = files.read_chunks(root, version, manifest, {d.id: d.text for d in documents.values()})
+        chunks = [Chunk.from_json(r) for r in chunk_rows]
+        vectors = files.read_vectors(root, version, len(chunks), manifest["dim"])
+        ids = np.array([faiss_id(c.id) for c in chunks], dtype=np.int64)
+        fidx = files.read_faiss(root, version, ids, manifest["dim"])
+        bm25 = files.read_bm25(root, version, len(chunks))
+        try:
+            analyzer = Analyzer(**manifest["analyzer"])
+        except TypeError as exc:
+            raise files.IndexDamaged(root, f"{version.name}/manifest.json: 'analyzer' has unknown settings") from exc
+        pos = {int(i): n for n, i in enumerate(ids)}
         return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos)
 
     # -- search
@@ -191,7 +192,7 @@ def resolve_current(root: Path) -> Path | None:
     link = Path(root) / CURRENT
     if not link.is_symlink() and not link.is_dir():
         return None
-    target = link.resolve()
+    target = files.resolve(link)
     return target if (target / "manifest.json").is_file() else None
 
 
@@ -283,39 +284,40 @@ def _build_lock(root: Path):
 
 
 def _previous(root: Path, model_id: str, params: dict) -> tuple[dict, dict, str | None]:
-    """Reusable (document metadata by id, (chunks, vectors) by id) from the current index."""
-    version = resolve_current(root)
-    if version is None:
-        return {}, {}, None
+    """Reusable (document metadata by id, (chunks, vectors) by id) from the current index.
+
+    A damaged current version is not reused at all: everything is rebuilt beside it.
+    """
     try:
-        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}, {}, "the previous index is unreadable"
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        return {}, {}, "the index schema changed"
-    if manifest.get("model") != model_id:
-        return manifest.get("documents", {}), {}, f"the embedding model changed ({manifest.get('model')} -> {model_id})"
-    if manifest.get("chunking") != params["chunking"]:
-        return manifest.get("documents", {}), {}, f"chunking parameters changed ({manifest.get('chunking')} -> {params['chunking']})"
-    try:
-        docs = {r["id"]: r for r in _read_jsonl(version / "documents.jsonl")}
-        chunks = [Chunk.from_json(r) for r in _read_jsonl(version / "chunks.jsonl")]
-        vectors = np.load(version / "vectors.npy", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        return manifest.get("documents", {}), {}, f"the previous index is unreadable ({exc})"
+        version = resolve_current(root)
+        if version is None:
+            return {}, {}, None
+        manifest = files.read_manifest(root, version)
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            return {}, {}, "the index schema changed"
+        files.check_manifest(root, version, manifest)
+        if manifest.get("model") != model_id:
+            return manifest["documents"], {}, f"the embedding model changed ({manifest.get('model')} -> {model_id})"
+        if manifest.get("chunking") != params["chunking"]:
+            return manifest["documents"], {}, f"chunking parameters changed ({manifest.get('chunking')} -> {params['chunking']})"
+        docs = {r["id"]: r for r in files.read_documents(root, version, manifest)}
+        chunks = [Chunk.from_json(r) for r in files.read_chunks(root, version, manifest,
+                                                                   {i: r["text"] for i, r in docs.items()})]
+        vectors = files.read_vectors(root, version, len(chunks), manifest["dim"])
+    except files.IndexDamaged as exc:
+        return {}, {}, f"the current index is damaged ({exc.what}); building a fresh one beside it"
     by_doc: dict[str, tuple[list[Chunk], list[np.ndarray]]] = {}
     for c, v in zip(chunks, vectors):
         by_doc.setdefault(c.document, ([], []))
         by_doc[c.document][0].append(c)
         by_doc[c.document][1].append(v)
     reuse = {}
-    for doc_id, info in manifest.get("documents", {}).items():
-        if doc_id in docs:
-            row = dict(docs[doc_id])
-            row["page_starts"] = tuple(row.get("page_starts") or ())
-            cs, vs = by_doc.get(doc_id, ([], []))
-            reuse[doc_id] = (info["sha256"], Document(**row), cs, vs)
-    return manifest.get("documents", {}), reuse, None
+    for doc_id, info in manifest["documents"].items():
+        row = dict(docs[doc_id])
+        row["page_starts"] = tuple(row["page_starts"])
+        cs, vs = by_doc.get(doc_id, ([], []))
+        reuse[doc_id] = (info["sha256"], Document(**row), cs, vs)
+    return manifest["documents"], reuse, None
 
 
 def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer: Analyzer | None = None,
@@ -364,6 +366,9 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
                     chunks = chunk_document(doc, settings.chunk_chars, settings.chunk_overlap)
                     if not chunks:
                         raise LoadError("no text to index")
+                    if len(chunks) > (cap := limits().chunks_per_document):
+                        raise LoadError(f"{len(chunks)} chunks, more than {cap} per document "
+                                        f"({ENV['chunks_per_document']}); split it if it really is one document")
                     to_embed.append((len(documents), doc, chunks))
                     documents.append(doc)
                     chunk_lists.append(chunks)
@@ -405,9 +410,14 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
             "chunks": len(all_chunks), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         by_id = {d.id: d for d in documents}
-        summary.version = _write_version(root, manifest, documents, all_chunks, vectors,
-                                         [passage_text(by_id[c.document], c) for c in all_chunks],
-                                         analyzer, settings)
+        try:
+            summary.version = _write_version(root, manifest, documents, all_chunks, vectors,
+                                             [passage_text(by_id[c.document], c) for c in all_chunks],
+                                             analyzer, settings)
+        except OSError as exc:        # full disk, quota, read-only folder: the previous index is untouched
+            raise IndexWriteError(f"Could not write the new index version in {root}: "
+                                  f"{exc.strerror or exc}. The previous index is unchanged and still "
+                                  "served; free space and run assistant index again.") from exc
     summary.seconds = time.perf_counter() - t0
     return summary
 

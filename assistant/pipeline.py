@@ -1,6 +1,7 @@
 """Assistant: the one entry point the CLI, the UI and the eval suite call."""
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from .config import Settings
 from .coverage import Coverage
 from .embed import Embedder
 from .extract import score_spans, select_quotes
-from .index import BuildSummary, Index, build_index, resolve_current
+from .index import BuildSummary, Index, IndexDamaged, build_index, resolve_current
 from .retrieve import Filters, Stopwatch, retrieve
 from .text_da import Analyzer
 from .types import Answer, Hit
@@ -131,22 +132,31 @@ class Assistant:
         self.abstain = abstain or AbstainRule()
         self.span_vectors = SpanVectors(self.embedder)
         self._index: Index | None = None
+        self._refused: Path | None = None          # a damaged version `current` pointed at
         self._lock = threading.Lock()
 
     # -- index
     @property
     def index(self) -> Index:
-        current = resolve_current(self.index_dir)
+        try:
+            current = resolve_current(self.index_dir)
+        except IndexDamaged:
+            if self._index is None:
+                raise
+            current = None                        # e.g. a symlink loop: keep serving the version we have
         idx = self._index
-        if idx is None or (current is not None and current != idx.path):
+        if idx is None or (current is not None and current != idx.path and current != self._refused):
             with self._lock:
-                if self._index is None or (current is not None and current != self._index.path):
+                if self._index is None or (current is not None and current != self._index.path
+                                           and current != self._refused):
                     try:
                         self._index = Index.load(self.index_dir, self.embedder.model_id, self.settings)
-                    except Exception:
+                    except Exception as exc:
                         if self._index is None:
                             raise
-                        # keep serving the version we have
+                        # keep serving the version we have; versions never change, so do not retry this one
+                        self._refused = current
+                        print(f"keeping index {self._index.version}: {exc}", file=sys.stderr, flush=True)
             idx = self._index
         return idx
 
