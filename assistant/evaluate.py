@@ -31,6 +31,11 @@ class Gold:
     id: str
     question: str
     relevant: tuple[tuple[str, str], ...]   # (document id, collapsed text)
+    filters: tuple[tuple[str, str], ...] = ()   # ("organisation" | "doc_type", value): asked with these filters
+
+    def search_filters(self):
+        from .retrieve import Filters
+        return Filters(**dict(self.filters)) if self.filters else None
 
     @property
     def answerable(self) -> bool:
@@ -51,8 +56,10 @@ def load_gold(paths) -> list[Gold]:
                 try:
                     row = json.loads(line)
                     rel = tuple((r["document"], collapse(r["text"])) for r in row["relevant"])
-                    out.append(Gold(str(row["id"]), row["question"], rel))
-                except (ValueError, KeyError, TypeError) as exc:
+                    filters = tuple(sorted((k, str(v)) for k, v in (row.get("filters") or {}).items()
+                                           if k in ("organisation", "doc_type") and v))
+                    out.append(Gold(str(row["id"]), row["question"], rel, filters))
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     raise ValueError(f"{path}:{n}: not a gold line ({exc}); expected "
                                      '{"id", "question", "relevant": [{"document", "text"}]}') from exc
     return out
@@ -95,7 +102,7 @@ def evaluate(assistant, gold: list[Gold], mode: str = "hybrid") -> dict:
     index = assistant.index
     rows = []
     for g in gold:
-        answer = assistant.ask(g.question, mode=mode)
+        answer = assistant.ask(g.question, g.search_filters(), mode=mode)
         hits = list(answer.hits)[:10]
         rels = [g.matches(h.chunk.document, h.chunk.text) for h in hits]
         n_rel = sum(g.matches(c.document, c.text) for c in index.chunks)
@@ -168,7 +175,7 @@ def abstain_inputs(assistant, gold: list[Gold]) -> list[tuple[bool, float, objec
     try:
         out = []
         for g in gold:
-            a = assistant.ask(g.question)
+            a = assistant.ask(g.question, g.search_filters())
             out.append((g.answerable, a.confidence, Coverage((), a.missing_terms, a.english)))
         return out
     finally:

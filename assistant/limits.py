@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, fields
 
 MB = 1024 * 1024
+QUESTION_CHARS = 1000      # a question is cut here (the abstention rule was calibrated on ordinary lengths)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Assistant: the one entry point the CLI, the UI and the eval suite call."""
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections import OrderedDict
@@ -14,12 +15,13 @@ from .config import Settings
 from .coverage import Coverage
 from .embed import Embedder
 from .extract import score_spans, select_quotes
+from .limits import QUESTION_CHARS
 from .index import BuildSummary, Index, IndexDamaged, build_index, resolve_current
 from .retrieve import Filters, Stopwatch, retrieve
 from .text_da import Analyzer
 from .types import Answer, Hit
 
-MAX_QUESTION_CHARS = 1000
+MAX_QUESTION_CHARS = QUESTION_CHARS
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,15 @@ class EmptyQuestion(ValueError):
     pass
 
 
+class UnclearQuestion(EmptyQuestion):
+    """Only punctuation, symbols or template placeholders ("???", "%s{0}"): nothing to look up."""
+
+
+REPHRASE = "Jeg kan ikke se, hvad der spørges om. Omformulér spørgsmålet med ord, fx »hvad siger kodekset om sociale medier?«"
+_PLACEHOLDER = re.compile(r"%[-+ #0-9.]*[sdifxXorc]|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\{[^{}]*\}|<[^<>]*>")
+_WORD = re.compile(r"[^\W_]{2,}")
+
+
 @dataclass(frozen=True)
 class Prepared:
     question: str
@@ -61,6 +72,8 @@ def prepare_question(question: str | None) -> Prepared:
     q = "".join(c for c in q if c.isprintable())
     if not q.strip():
         raise EmptyQuestion("empty question")
+    if not _WORD.search(_PLACEHOLDER.sub(" ", q)):
+        raise UnclearQuestion(f"no words to look up in {q[:80]!r}; rephrase the question in words")
     notes = ()
     if len(q) > MAX_QUESTION_CHARS:
         q = q[:MAX_QUESTION_CHARS]
