@@ -90,7 +90,7 @@ class FeedbackStore:
     def _fit(self, entry: dict) -> bytes:
         """The entry as one JSON line within ``feedback_record_bytes``: quote texts are cut to fit."""
         limit = self.limits.feedback_record_bytes
-        cut = None
+        cut = limit // (len(entry["quotes"]) + 1) if entry["quotes"] else None   # characters: a first guess
         while True:
             if cut is not None:
                 for q in entry["quotes"]:
