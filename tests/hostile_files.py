@@ -35,7 +35,7 @@ def docx_zip_bomb(path: Path, unpacked: int = 1 * GIB) -> None:
 
 def docx_big_part(path: Path, size: int = 2 * GIB) -> None:
     """A valid small document plus one ``size``-byte part (an 'image' of zeros)."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         _docx_head(z)
         z.writestr("word/document.xml", f'<w:document xmlns:w="{W}"><w:body>{PARA}</w:body></w:document>')
         with z.open("word/media/image1.png", "w", force_zip64=True) as f:
@@ -91,3 +91,18 @@ def long_heading_text(path: Path, size: int = 5 * 2**20) -> None:
 def deep_html(path: Path, depth: int = 100_000) -> None:
     Path(path).write_text("<html><body>" + "<div>" * depth + "<p>Vi hjælper altid hinanden med opgaverne.</p>"
                           + "</div>" * depth + "</body></html>", encoding="utf-8")
+
+
+# name: (file name, writer, text the refusal must contain or None when the file may be indexed, env)
+CASES = {
+    "docx-zip-bomb": ("bombe.docx", docx_zip_bomb, "ASSISTANT_DOCX_UNZIPPED_BYTES", {}),
+    "docx-2gib-part": ("stor-del.docx", docx_big_part, "ASSISTANT_DOCX_UNZIPPED_BYTES", {}),
+    "docx-20000-parts": ("mange-dele.docx", docx_many_parts, "ASSISTANT_DOCX_PARTS", {}),
+    "pdf-100000-pages": ("sider.pdf", pdf_many_pages, "ASSISTANT_PDF_PAGES", {}),
+    "pdf-lying-page-count": ("loegn.pdf", lambda p: pdf_many_pages(p, declared=1), "ASSISTANT_PDF_PAGES", {}),
+    "pdf-slow": ("langsom.pdf", lambda p: pdf_many_pages(p, 1500, text="Vi hjaelper hinanden"),
+                 "ASSISTANT_PDF_SECONDS", {"ASSISTANT_PDF_SECONDS": "0.2"}),
+    "one-line-9.9MB-text": ("en-linje.txt", one_line_text, "ASSISTANT_CHUNKS_PER_DOCUMENT", {}),
+    "5MB-heading-line": ("overskrift.md", long_heading_text, None, {}),
+    "100000-nested-html-tags": ("dyb.html", deep_html, None, {}),
+}

@@ -15,27 +15,7 @@ from conftest import CORPUS, ROOT
 FAKE_CLI = str(Path(__file__).parent / "fake_cli.py")
 SEEDS = sorted(p.stem for p in CORPUS.iterdir())
 
-# name: (file name, writer, text the refusal must contain or None when the file may be indexed, env)
-CASES = {
-    "docx-zip-bomb": ("bombe.docx", hf.docx_zip_bomb, "ASSISTANT_DOCX_UNZIPPED_BYTES", {}),
-    "docx-2gib-part": ("stor-del.docx", hf.docx_big_part, "ASSISTANT_DOCX_UNZIPPED_BYTES", {}),
-    "docx-20000-parts": ("mange-dele.docx", hf.docx_many_parts, "ASSISTANT_DOCX_PARTS", {}),
-    "pdf-100000-pages": ("sider.pdf", hf.pdf_many_pages, "ASSISTANT_PDF_PAGES", {}),
-    "pdf-lying-page-count": ("loegn.pdf", lambda p: hf.pdf_many_pages(p, declared=1), "ASSISTANT_PDF_PAGES", {}),
-    "pdf-slow": ("langsom.pdf", lambda p: hf.pdf_many_pages(p, 1500, text="Vi hjaelper hinanden"),
-                 "ASSISTANT_PDF_SECONDS", {"ASSISTANT_PDF_SECONDS": "0.2"}),
-    "one-line-9.9MB-text": ("en-linje.txt", hf.one_line_text, "ASSISTANT_CHUNKS_PER_DOCUMENT", {}),
-    "5MB-heading-line": ("overskrift.md", hf.long_heading_text, None, {}),
-    "100000-nested-html-tags": ("dyb.html", hf.deep_html, None, {}),
-}
-
-
-@pytest.fixture(scope="session")
-def hostile_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("hostile-files")
-    for name, (fname, write, _, _) in CASES.items():
-        write(d / fname)
-    return d
+CASES = hf.CASES   # the hostile_dir fixture (conftest.py) writes them once per session
 
 
 def build(corpus, index, env=None):
