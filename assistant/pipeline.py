@@ -1,6 +1,8 @@
 """Assistant: the one entry point the CLI, the UI and the eval suite call."""
 from __future__ import annotations
 
+import re
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -13,12 +15,13 @@ from .config import Settings
 from .coverage import Coverage
 from .embed import Embedder
 from .extract import score_spans, select_quotes
-from .index import BuildSummary, Index, build_index, resolve_current
+from .limits import QUESTION_CHARS
+from .index import BuildSummary, Index, IndexDamaged, build_index, resolve_current
 from .retrieve import Filters, Stopwatch, retrieve
 from .text_da import Analyzer
 from .types import Answer, Hit
 
-MAX_QUESTION_CHARS = 1000
+MAX_QUESTION_CHARS = QUESTION_CHARS
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,15 @@ class EmptyQuestion(ValueError):
     pass
 
 
+class UnclearQuestion(EmptyQuestion):
+    """Only punctuation, symbols or template placeholders ("???", "%s{0}"): nothing to look up."""
+
+
+REPHRASE = "Jeg kan ikke se, hvad der spørges om. Omformulér spørgsmålet med ord, fx »hvad siger kodekset om sociale medier?«"
+_PLACEHOLDER = re.compile(r"%[-+ #0-9.]*[sdifxXorc]|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\{[^{}]*\}|<[^<>]*>")
+_WORD = re.compile(r"[^\W_]{2,}")
+
+
 @dataclass(frozen=True)
 class Prepared:
     question: str
@@ -60,6 +72,8 @@ def prepare_question(question: str | None) -> Prepared:
     q = "".join(c for c in q if c.isprintable())
     if not q.strip():
         raise EmptyQuestion("empty question")
+    if not _WORD.search(_PLACEHOLDER.sub(" ", q)):
+        raise UnclearQuestion(f"no words to look up in {q[:80]!r}; rephrase the question in words")
     notes = ()
     if len(q) > MAX_QUESTION_CHARS:
         q = q[:MAX_QUESTION_CHARS]
@@ -131,22 +145,31 @@ class Assistant:
         self.abstain = abstain or AbstainRule()
         self.span_vectors = SpanVectors(self.embedder)
         self._index: Index | None = None
+        self._refused: Path | None = None          # a damaged version `current` pointed at
         self._lock = threading.Lock()
 
     # -- index
     @property
     def index(self) -> Index:
-        current = resolve_current(self.index_dir)
+        try:
+            current = resolve_current(self.index_dir)
+        except IndexDamaged:
+            if self._index is None:
+                raise
+            current = None                        # e.g. a symlink loop: keep serving the version we have
         idx = self._index
-        if idx is None or (current is not None and current != idx.path):
+        if idx is None or (current is not None and current != idx.path and current != self._refused):
             with self._lock:
-                if self._index is None or (current is not None and current != self._index.path):
+                if self._index is None or (current is not None and current != self._index.path
+                                           and current != self._refused):
                     try:
                         self._index = Index.load(self.index_dir, self.embedder.model_id, self.settings)
-                    except Exception:
+                    except Exception as exc:
                         if self._index is None:
                             raise
-                        # keep serving the version we have
+                        # keep serving the version we have; versions never change, so do not retry this one
+                        self._refused = current
+                        print(f"keeping index {self._index.version}: {exc}", file=sys.stderr, flush=True)
             idx = self._index
         return idx
 
