@@ -127,6 +127,7 @@ class Index:
     bm25: object
     analyzer: Analyzer
     _pos_of_id: dict[int, int] = field(default_factory=dict, repr=False)
+    _organisations: dict[str, list[str]] | None = field(default=None, repr=False)   # organisations.json, checked
 
     @property
     def version(self) -> str:
@@ -135,11 +136,9 @@ class Index:
     @cached_property
     def organisations(self) -> orgs.Registry:
         """Canonical organisation names of the indexed documents and every alias that names them."""
-        path = self.path / "organisations.json"
-        try:
-            return orgs.Registry.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, AttributeError):
-            return organisation_registry(self.documents.values())
+        if self._organisations is not None:
+            return orgs.Registry.from_json(self._organisations)
+        return organisation_registry(self.documents.values())
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -172,7 +171,9 @@ class Index:
         except TypeError as exc:
             raise files.IndexDamaged(root, f"{version.name}/manifest.json: 'analyzer' has unknown settings") from exc
         pos = {int(i): n for n, i in enumerate(ids)}
-        return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos)
+        organisations = files.read_organisations(root, version, {d.organisation for d in documents.values()
+                                                                 if d.organisation and d.organisation != orgs.UNKNOWN})
+        return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos, organisations)
 
     # -- search
     def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:

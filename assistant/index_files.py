@@ -152,6 +152,29 @@ def read_chunks(root: Path, version: Path, manifest: dict, texts: dict[str, str]
     return rows
 
 
+def read_organisations(root: Path, version: Path, names: set[str]) -> dict[str, list[str]]:
+    """organisations.json: canonical name -> its aliases, one entry for each organisation of the documents."""
+    path = version / "organisations.json"
+    where = f"{version.name}/organisations.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexDamaged(root, f"{where} is missing") from exc
+    except (OSError, ValueError) as exc:      # UnicodeDecodeError is a ValueError
+        raise IndexDamaged(root, f"{where} is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise IndexDamaged(root, f"{where} is a JSON {type(data).__name__}, not an object")
+    for name, aliases in data.items():
+        if not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
+            raise IndexDamaged(root, f"{where}: the aliases of {name!r} are not a list of strings")
+    if set(data) != names:
+        absent, unknown = sorted(names - set(data)), sorted(set(data) - names)
+        raise IndexDamaged(root, f"{where} " + (f"lacks organisation(s) of documents.jsonl ({', '.join(absent[:3])})"
+                                                if absent else
+                                                f"names organisation(s) no document has ({', '.join(unknown[:3])})"))
+    return data
+
+
 def read_vectors(root: Path, version: Path, n: int, dim: int) -> np.ndarray:
     path = version / "vectors.npy"
     try:

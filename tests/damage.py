@@ -41,6 +41,14 @@ DAMAGE = {
         v / "chunks.jsonl", _chunk0(lambda c: c.update(document="findes-ikke"))),
     "truncated dense.faiss": lambda v: (v / "dense.faiss").write_bytes((v / "dense.faiss").read_bytes()[:100]),
     "missing dense.faiss": lambda v: (v / "dense.faiss").unlink(),
+    "missing organisations.json": lambda v: (v / "organisations.json").unlink(),
+    "organisations.json not JSON": lambda v: (v / "organisations.json").write_text("{", encoding="utf-8"),
+    "organisations.json without an organisation of the documents": lambda v: (v / "organisations.json").write_text(
+        json.dumps(dict(list(json.loads((v / "organisations.json").read_text(encoding="utf-8")).items())[1:])),
+        encoding="utf-8"),
+    "organisations.json with aliases that are not text": lambda v: (v / "organisations.json").write_text(
+        json.dumps({k: [1] for k in json.loads((v / "organisations.json").read_text(encoding="utf-8"))}),
+        encoding="utf-8"),
     "current pointing at itself": None,      # a symlink loop: see point_current_at_itself
 }
 
