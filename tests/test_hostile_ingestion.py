@@ -90,3 +90,49 @@ def test_full_disk_during_a_build_ends_in_one_message_and_keeps_the_old_index(tm
     assert "previous index is unchanged" in lines[0]
     after = {p.name: p.read_bytes() for p in (index / "current").resolve().iterdir() if p.is_file()}
     assert after == before and not list(index.glob(".tmp-*"))
+
+
+# sidecar contents that are not metadata: (contents or writer, what the refusal must name or None when
+# the document is indexed with the field unknown)
+HOSTILE_SIDECARS = {
+    "tal": ("5", "must be a JSON object"),
+    "null": ("null", "must be a JSON object"),
+    "organisation-null": ('{"organisation": null}', None),
+    "titel-tal": ('{"title": 123}', "field 'title' must be text, not int"),
+    "dato-liste": ('{"date": ["2020"]}', "field 'date' must be text, not list"),
+    "titel-5mb": (lambda: json.dumps({"title": "Titel " * (5 * 2**20 // 6)}), "field 'title' is longer than"),
+    "dyb-json": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    "ikke-utf8": (b'{"title": "\xff\xfe"}', "is not valid JSON"),
+    "symlink-ud": ("symlink", "is a symlink out of the corpus folder"),
+}
+
+
+def test_hostile_sidecars_are_refused_or_recorded_unknown_with_file_and_field(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    outside = tmp_path / "udenfor.meta.json"
+    outside.write_text('{"title": "Hemmelig titel uden for korpusset"}', encoding="utf-8")
+    for n, (stem, (content, _)) in enumerate(HOSTILE_SIDECARS.items()):
+        (corpus / f"{stem}.txt").write_text(f"Regler for kage nummer {n}\n\nVi spiser {n + 2} slags kage om "
+                                            f"fredagen i kantine {stem}.\n", encoding="utf-8")
+        side = corpus / f"{stem}.meta.json"
+        if content == "symlink":
+            side.symlink_to(outside)
+        elif isinstance(content, bytes):
+            side.write_bytes(content)
+        else:
+            side.write_text(content() if callable(content) else content, encoding="utf-8")
+    run, summary = build(corpus, tmp_path / "index")
+    assert set(SEEDS) <= set(summary["added"])
+    reasons = {s["path"]: s["reason"] for s in summary["skipped"]}
+    unknown = {u["path"]: u["fields"] for u in summary["unknown"]}
+    for stem, (_, refusal) in HOSTILE_SIDECARS.items():
+        if refusal:
+            reason = reasons.get(f"{stem}.txt", "")
+            assert f"{stem}.meta.json" in reason and refusal in reason, (stem, reason)
+            assert "\n" not in reason and len(reason) < 300, (stem, reason)
+        else:
+            assert f"{stem}.txt" in unknown and "organisation" in unknown[f"{stem}.txt"], (stem, summary["unknown"])
+    from assistant.index import Index
+    index = Index.load(tmp_path / "index")
+    assert not any("Hemmelig" in d.title for d in index.documents.values())
