@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,7 @@ class Embedder:
         self.runtime = _pick_runtime(runtime or self.settings.runtime, self.settings.model)
         self._encoder = None
         self._reference = None
+        self._load_lock = threading.Lock()   # the model may be warmed up in a background thread
         self.provisioned = None  # set when the default model is loaded
 
     @property
@@ -168,16 +170,20 @@ class Embedder:
     def encoder(self) -> OnnxEncoder | TorchEncoder:
         """The runtime that embeds (loaded on first use)."""
         if self._encoder is None:
-            source = self._resolve()
-            if self.runtime == "onnx":
-                try:
-                    self._encoder = OnnxEncoder(Path(source))
-                except ImportError as exc:
-                    raise ModelError(f"The ONNX runtime is not installed ({exc}); install it with "
-                                     "pip install onnxruntime, or use ASSISTANT_RUNTIME=torch") from exc
-            else:
-                self._encoder = self.reference_encoder()
+            with self._load_lock:
+                if self._encoder is None:
+                    self._encoder = self._load()
         return self._encoder
+
+    def _load(self) -> OnnxEncoder | TorchEncoder:
+        source = self._resolve()
+        if self.runtime == "torch":
+            return self.reference_encoder()
+        try:
+            return OnnxEncoder(Path(source))
+        except ImportError as exc:
+            raise ModelError(f"The ONNX runtime is not installed ({exc}); install it with "
+                             "pip install onnxruntime, or use ASSISTANT_RUNTIME=torch") from exc
 
     def reference_encoder(self) -> TorchEncoder:
         """sentence-transformers on torch for the same model (the reference the ONNX export is tested against)."""
