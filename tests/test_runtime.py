@@ -106,3 +106,31 @@ def test_runtime_is_validated():
         Embedder(Settings(model="all-MiniLM-L6-v2", runtime="onnx"))
     assert Embedder(Settings(model="all-MiniLM-L6-v2")).runtime == "torch"
     assert Embedder(Settings(runtime="torch")).runtime == "torch"
+
+
+def test_latin_tokenizer_gives_the_full_tokenizers_ids(e5_embedder):
+    import random
+
+    from tokenizers import Tokenizer
+
+    from assistant.embed import OnnxEncoder
+
+    encoder = OnnxEncoder(e5_embedder.encoder._dir)
+    danish = eval_questions() + [line for f in sorted(CORPUS.glob("*.txt"))
+                                 for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ours = encoder.token_ids(danish)
+    assert encoder._full is None                      # Danish text never needs the full vocabulary
+    rng = random.Random(17)
+    latin = [chr(c) for c in [*range(0x20, 0x250), *range(0x1E00, 0x1F00), *range(0x2000, 0x2070)]]
+    other = [chr(c) for c in [*range(0x370, 0x3FF), *range(0x4E00, 0x4E40), *range(0x1F600, 0x1F610),
+                              *range(0xFB00, 0xFB07), *range(0xFF01, 0xFF20), 0x2160, 0x3000, 0x212B]]
+    mixed = ["ﬁnansiering ½ – “citat” … €100 ™", "日本語 og dansk", "Привет verden", "emoji 😀 tekst",
+             "\x00\x01 kontrol\u200b", "a\u0301 e\u0308 İ ǅ ẞ", "مرحبا", "x" * 3000]
+    mixed += ["".join(rng.choice(latin) if rng.random() > 0.03 else rng.choice(other)
+                      for _ in range(rng.randint(1, 40))) for _ in range(3000)]
+    ours += encoder.token_ids(mixed)
+    full = Tokenizer.from_file(str(encoder._dir / "tokenizer.json"))
+    full.enable_truncation(encoder.max_length)
+    reference = [e.ids for e in full.encode_batch(danish + mixed)]
+    differ = [t for t, a, b in zip(danish + mixed, ours, reference) if a != b]
+    assert not differ, differ[:3]
