@@ -118,13 +118,15 @@ def test_latin_tokenizer_gives_the_full_tokenizers_ids(e5_embedder):
     encoder = OnnxEncoder(e5_embedder.encoder._dir)
     danish = eval_questions() + [line for f in sorted(CORPUS.glob("*.txt"))
                                  for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
-    ours = encoder.token_ids(danish)
-    assert encoder._full is None                      # Danish text never needs the full vocabulary
+    ours = encoder.token_ids(danish + ["tak 😀👍🏽 ✔ → ≥ ★"])
+    assert encoder._full is None                      # Danish text (and emoji) never needs the full vocabulary
+    danish.append("tak 😀👍🏽 ✔ → ≥ ★")
     rng = random.Random(17)
-    latin = [chr(c) for c in [*range(0x20, 0x250), *range(0x1E00, 0x1F00), *range(0x2000, 0x2070)]]
-    other = [chr(c) for c in [*range(0x370, 0x3FF), *range(0x4E00, 0x4E40), *range(0x1F600, 0x1F610),
-                              *range(0xFB00, 0xFB07), *range(0xFF01, 0xFF20), 0x2160, 0x3000, 0x212B]]
-    mixed = ["ﬁnansiering ½ – “citat” … €100 ™", "日本語 og dansk", "Привет verden", "emoji 😀 tekst",
+    latin = [chr(c) for c in [*range(0x20, 0x250), *range(0x1E00, 0x1F00), *range(0x2000, 0x2070),
+                              *range(0x2190, 0x2200), *range(0x2600, 0x2700), *range(0x1F600, 0x1F650)]]
+    other = [chr(c) for c in [*range(0x370, 0x3FF), *range(0x4E00, 0x4E40), *range(0x0600, 0x0620),
+                              *range(0xFB00, 0xFB07), *range(0xFF01, 0xFF20), 0x3000, 0x2160, 0x212B]]
+    mixed = ["ﬁnansiering ½ – “citat” … €100 ™", "日本語 og dansk", "Привет verden", "emoji 😀👍🏽 tekst ✔ →",
              "\x00\x01 kontrol\u200b", "a\u0301 e\u0308 İ ǅ ẞ", "مرحبا", "x" * 3000]
     mixed += ["".join(rng.choice(latin) if rng.random() > 0.03 else rng.choice(other)
                       for _ in range(rng.randint(1, 40))) for _ in range(3000)]
