@@ -40,6 +40,7 @@ def cmd_index(args) -> int:
 def cmd_ask(args) -> int:
     from .retrieve import Filters
     assistant = _assistant(args)
+    assistant.warm_up()                 # model, index and word lists load side by side
     answer = assistant.ask(args.question, Filters(args.org, args.type), k=args.k,
                            mode=args.retriever)
     if args.json:

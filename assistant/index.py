@@ -11,6 +11,7 @@ Layout of an index root (``index/`` by default)::
     v-.../dense.faiss      FAISS index (exact inner product, or HNSW), ids stable per chunk
     v-.../bm25/            bm25s index over analysed chunk text (JSON + .npy, no pickle)
     v-.../organisations.json  canonical organisation names and their aliases
+    v-.../spans.*.npy      vectors of the candidate quotes (see assistant/spanstore.py)
 
 A build writes a new version into ``.tmp-*`` and then swaps the ``current``
 symlink with an atomic rename, so a reader sees either the old or the new
@@ -47,6 +48,7 @@ from .load import LoadError, read_document
 from . import orgs
 from .meta import (CATALOGUE, SIDECAR_SUFFIX, Meta, MetadataError, catalogue_line, read_catalogue, read_sidecar,
                    resolve, sidecar_path)
+from .spanstore import SpanStore, build_spans, save_spans
 from .types import RawDocument
 from .text_da import Analyzer
 from .types import Chunk, Document, Skipped
@@ -146,6 +148,11 @@ class Index:
         docs = self.documents.values()
         return Vocabulary([d.text for d in docs] + [f"{d.title} {d.organisation}" for d in docs])
 
+    @cached_property
+    def spans(self) -> SpanStore | None:
+        """Stored vectors of the candidate quotes (memory-mapped), or None for an older index."""
+        return SpanStore.load(self.path)
+
     @classmethod
     def load(cls, root: Path, model_id: str | None = None, settings: Settings | None = None) -> "Index":
         """Load the ``current`` version; every file is checked first (IndexDamaged names what is wrong)."""
@@ -230,6 +237,9 @@ class BuildSummary:
     embedded: int = 0                # chunks embedded in this build
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    spans: int = 0                   # candidate quotes with stored vectors
+    spans_embedded: int = 0          # of which embedded in this build (the rest reused)
+    spans_seconds: float = 0.0
     full_rebuild: str | None = None  # why everything was re-embedded
     version: str = ""
     unknown: list[dict] = field(default_factory=list)   # documents with unknown metadata and the fix
@@ -244,8 +254,8 @@ class BuildSummary:
         if self.full_rebuild:
             lines.append(f"Full rebuild: {self.full_rebuild}.")
         lines.append(f"added {len(self.added)}, changed {len(self.changed)}, removed {len(self.removed)}, "
-                     f"unchanged {len(self.unchanged)}; {self.chunks} chunks ({self.embedded} embedded) "
-                     f"in {self.seconds:.1f} s")
+                     f"unchanged {len(self.unchanged)}; {self.chunks} chunks ({self.embedded} embedded), "
+                     f"{self.spans} candidate quotes ({self.spans_embedded} embedded) in {self.seconds:.1f} s")
         for s in self.skipped:
             lines.append(f"skipped {s.path}: {s.reason}")
         if self.unknown:
@@ -418,6 +428,7 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         for stale in root.glob(".tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         old_docs, reuse, full = _previous(root, embedder.model_id, params)
+        previous_version = resolve_current(root) if not full else None
         summary.full_rebuild = full
         if full:
             log(f"Full rebuild: {full}.")
@@ -479,6 +490,9 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         summary.embedded = len(missing)
         for i, v in zip(missing, vectors_new):
             rows[i] = v
+        spans = build_spans([c for cs in chunk_lists for c in cs], embedder, previous_version)
+        summary.spans, summary.spans_embedded = len(spans.keys), spans.embedded
+        summary.spans_seconds = spans.seconds
         if after_embed is not None:
             after_embed()
 
@@ -495,7 +509,7 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         }
         try:
             summary.version = _write_version(root, manifest, documents, all_chunks, vectors, texts,
-                                             analyzer, settings)
+                                             analyzer, settings, spans)
         except OSError as exc:        # full disk, quota, read-only folder: the previous index is untouched
             raise IndexWriteError(f"Could not write the new index version in {root}: "
                                   f"{exc.strerror or exc}. The previous index is unchanged and still "
@@ -534,7 +548,8 @@ def _make_faiss(vectors: np.ndarray, chunks: list[Chunk], ann: str, dim: int):
 
 
 def _write_version(root: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
-                   vectors: np.ndarray, texts: list[str], analyzer: Analyzer, settings: Settings) -> str:
+                   vectors: np.ndarray, texts: list[str], analyzer: Analyzer, settings: Settings,
+                   spans=None) -> str:
     import bm25s
     import faiss
 
@@ -545,6 +560,8 @@ def _write_version(root: Path, manifest: dict, documents: list[Document], chunks
         _write_json(tmp / "organisations.json", organisation_registry(documents).to_json())
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
         faiss.write_index(_make_faiss(vectors, chunks, settings.ann, manifest["dim"]), str(tmp / "dense.faiss"))
+        if spans is not None:
+            save_spans(spans, tmp)
         if chunks:
             bm = bm25s.BM25()
             bm.index([analyzer.tokens(t) or ["∅"] for t in texts], show_progress=False)

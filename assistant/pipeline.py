@@ -82,12 +82,14 @@ def prepare_question(question: str | None) -> Prepared:
 
 
 class SpanVectors:
-    """Memoised embeddings of candidate quotes in both modes, keyed by their text (bounded, LRU).
+    """Embeddings of candidate quotes in both modes, keyed by their text.
 
-    Quote extraction embeds the sentences of the top passages as passages (for ranking them);
-    the abstention confidence compares the best of them as queries. Both are computed in one
-    batch the first time a sentence comes up; the same passages come back for many questions,
-    so each sentence is embedded once per model while the process lives.
+    Quote extraction compares the sentences of the top passages as passages (for ranking them);
+    the abstention confidence compares the best of them as queries. The index stores both for
+    every candidate (``Index.spans``, computed at build time), so a question embeds nothing but
+    itself. A text missing from the store (an index built before the store, or a candidate rule
+    changed since the build) is embedded in both modes in one batch the first time it comes up
+    and memoised here (bounded, LRU).
     """
 
     def __init__(self, embedder, max_items: int = 100_000):
@@ -98,7 +100,15 @@ class SpanVectors:
     def _embed(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         return list(zip(*self.embedder.embed_both(texts)))
 
-    def _get(self, texts: list[str], mode: int) -> np.ndarray:
+    def _get(self, texts: list[str], mode: int, store=None) -> np.ndarray:
+        stored = store.get(texts) if store is not None else {}
+        if len(stored) == len(set(texts)):
+            return np.stack([stored[t][mode] for t in texts])
+        rest = [t for t in texts if t not in stored]
+        memo = dict(zip(rest, self._memoised(rest, mode)))
+        return np.stack([stored[t][mode] if t in stored else memo[t] for t in texts])
+
+    def _memoised(self, texts: list[str], mode: int) -> np.ndarray:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vecs))
         if missing:
@@ -119,11 +129,11 @@ class SpanVectors:
                 out.append(v[mode])
         return np.stack(out)
 
-    def passages(self, texts: list[str]) -> np.ndarray:
-        return self._get(texts, 0)
+    def passages(self, texts: list[str], store=None) -> np.ndarray:
+        return self._get(texts, 0, store)
 
-    def queries(self, texts: list[str]) -> np.ndarray:
-        return self._get(texts, 1)
+    def queries(self, texts: list[str], store=None) -> np.ndarray:
+        return self._get(texts, 1, store)
 
     def clear(self) -> None:
         with self._lock:
@@ -144,9 +154,33 @@ class Assistant:
         self.embedder = embedder or Embedder(self.settings)
         self.abstain = abstain or AbstainRule()
         self.span_vectors = SpanVectors(self.embedder)
+        self.use_stored_spans = True      # False: embed candidates on first sight (for the benchmark)
         self._index: Index | None = None
         self._refused: Path | None = None          # a damaged version `current` pointed at
         self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load everything the first question needs: the model in a background thread (ONNX Runtime
+        and the tokenizer load in native code), the index and the Danish word lists meanwhile.
+        A failure to load either is raised here, in the caller's thread (one message, no thread traceback)."""
+        failed: list[BaseException] = []
+
+        def load_model():
+            try:
+                getattr(self.embedder, "encoder", None)   # an embedder without lazy loading has nothing to warm
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                failed.append(exc)
+
+        loader = threading.Thread(target=load_model, daemon=True)
+        loader.start()
+        try:
+            index = self.index
+            index.analyzer.tokens("kodekset")            # the lemmatiser's dictionary
+            index.vocabulary.check("kodekset")            # the documents' words and word frequencies
+        finally:
+            loader.join()
+        if failed:
+            raise failed[0]
 
     # -- index
     @property
@@ -198,10 +232,12 @@ class Assistant:
         hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode, filters=filters,
                         depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings)
         clock = Stopwatch(timings)
-        scored, vecs = score_spans(q, qvec, hits[:top_hits], self.span_vectors.passages, index.analyzer)
+        store = index.spans if self.use_stored_spans else None
+        scored, vecs = score_spans(q, qvec, hits[:top_hits], lambda t: self.span_vectors.passages(t, store),
+                                   index.analyzer)
         chosen = select_quotes(scored, vecs, max_quotes=k)
         docs = index.documents
-        confidence = self.confidence(qvec, scored)
+        confidence = self.confidence(qvec, scored, store)
         coverage = index.vocabulary.check(q)
         clock.lap("extract")
         if not chosen or self.abstain.abstains(confidence, coverage):
@@ -215,7 +251,7 @@ class Assistant:
         return Answer(q, compose(quotes, list(prepared.notes)), False, tuple(quotes), (), prepared.notes,
                       confidence, tuple(hits), coverage.missing, coverage.english)
 
-    def confidence(self, qvec: np.ndarray, scored) -> float:
+    def confidence(self, qvec: np.ndarray, scored, store=None) -> float:
         """How sure we are that the best candidates answer the question, for abstention.
 
         The question is compared with the best-scored candidate quotes (three by default,
@@ -228,7 +264,7 @@ class Assistant:
         best = sorted(scored, key=lambda s: -s.score)[:self.settings.confidence_spans]
         if not best:
             return 0.0
-        return float(np.max(self.span_vectors.queries([s.span.text for s in best]) @ qvec))
+        return float(np.max(self.span_vectors.queries([s.span.text for s in best], store) @ qvec))
 
 
 def _first_line_end(chunk) -> int:

@@ -105,7 +105,8 @@ SOURCE_HINT = "<p class='hint'>Klik på et citat i samtalen for at se det i doku
 def build_app(assistant: Assistant, feedback: FeedbackStore | None = None):
     import gradio as gr
 
-    index = assistant.index   # load once at start-up, with the model: the first question is not slow
+    assistant.warm_up()       # load once at start-up, with the model: the first question is not slow
+    index = assistant.index
     assistant.ask(EXAMPLES[0])
     feedback = feedback or FeedbackStore(assistant.settings.data_dir)
     orgs = [ALL] + sorted({d.organisation for d in index.documents.values()})
