@@ -130,6 +130,8 @@ class Index:
     analyzer: Analyzer
     _pos_of_id: dict[int, int] = field(default_factory=dict, repr=False)
     _organisations: dict[str, list[str]] | None = field(default=None, repr=False)   # organisations.json, checked
+    # stored vectors of the candidate quotes (memory-mapped, checked at load), or None for an index without them
+    spans: SpanStore | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -147,11 +149,6 @@ class Index:
         """Word forms of the documents (text, titles, organisations): for abstention."""
         docs = self.documents.values()
         return Vocabulary([d.text for d in docs] + [f"{d.title} {d.organisation}" for d in docs])
-
-    @cached_property
-    def spans(self) -> SpanStore | None:
-        """Stored vectors of the candidate quotes (memory-mapped), or None for an older index."""
-        return SpanStore.load(self.path)
 
     @classmethod
     def load(cls, root: Path, model_id: str | None = None, settings: Settings | None = None) -> "Index":
@@ -180,7 +177,8 @@ class Index:
         pos = {int(i): n for n, i in enumerate(ids)}
         organisations = files.read_organisations(root, version, {d.organisation for d in documents.values()
                                                                  if d.organisation and d.organisation != orgs.UNKNOWN})
-        return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos, organisations)
+        spans = SpanStore.load(version, manifest["dim"], root)
+        return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos, organisations, spans)
 
     # -- search
     def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:

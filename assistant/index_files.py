@@ -192,6 +192,71 @@ def read_vectors(root: Path, version: Path, n: int, dim: int) -> np.ndarray:
     return vectors
 
 
+SPAN_KEYS, SPAN_VECTORS = "spans.keys.npy", "spans.vectors.npy"
+
+
+def _npy_header(root: Path, path: Path):
+    """(shape, dtype, data offset) of a .npy file, read without loading the array."""
+    where = f"{path.parent.name}/{path.name}"
+    try:
+        with open(path, "rb") as f:
+            fmt = np.lib.format
+            major = fmt.read_magic(f)[0]
+            read_header = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            offset = f.tell()
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise IndexDamaged(root, f"{where} is missing") from exc
+    except (OSError, ValueError, EOFError, SyntaxError) as exc:
+        size = path.stat().st_size if path.exists() else 0
+        raise IndexDamaged(root, f"{where} is not a NumPy array file ({size} bytes)") from exc
+    if fortran or dtype.hasobject:
+        raise IndexDamaged(root, f"{where} is not a plain C-ordered array")
+    if size != offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        raise IndexDamaged(root, f"{where} has {size - offset} bytes of data, its header says {shape} {dtype}")
+    return shape, dtype, offset
+
+
+def read_spans(root: Path, version: Path, dim: int | None):
+    """The candidate quotes' stored vectors: (keys, memory-mapped vectors), or None when the version
+    has neither file (the store is optional: a text not found in it is embedded on first sight).
+
+    ``spans.keys.npy`` holds sorted distinct uint64 keys, ``spans.vectors.npy`` float32 [n, 2, dim]
+    without NaN or infinities; the vectors are checked by reading the file in blocks, so the check
+    does not keep them in the process's memory."""
+    keys_path, vec_path = version / SPAN_KEYS, version / SPAN_VECTORS
+    if not keys_path.exists() and not vec_path.exists() and not keys_path.is_symlink() \
+            and not vec_path.is_symlink():
+        return None
+    kshape, kdtype, _ = _npy_header(root, keys_path)
+    vshape, vdtype, voffset = _npy_header(root, vec_path)
+    if kdtype != np.uint64 or len(kshape) != 1:
+        raise IndexDamaged(root, f"{version.name}/{SPAN_KEYS} holds a {kdtype} array of shape {kshape}, "
+                                 "expected uint64 (n,)")
+    n = kshape[0]
+    if vdtype != np.float32 or len(vshape) != 3 or vshape[0] != n or vshape[1] != 2 or (n and dim is not None and vshape[2] != dim):
+        raise IndexDamaged(root, f"{version.name}/{SPAN_VECTORS} holds a {vdtype} array of shape {vshape}, "
+                                 f"expected float32 ({n}, 2, {dim or 'dim'}) for {n} keys")
+    try:
+        keys = np.load(keys_path, allow_pickle=False)
+        vectors = np.load(vec_path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise IndexDamaged(root, f"{version.name}/spans files are unreadable ({type(exc).__name__})") from exc
+    if n > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+        raise IndexDamaged(root, f"{version.name}/{SPAN_KEYS} is not sorted without repeats")
+    block = 1 << 20                                   # floats per read: 4 MB
+    with open(vec_path, "rb") as f:
+        f.seek(voffset)
+        while True:
+            data = np.fromfile(f, dtype=np.float32, count=block)
+            if not len(data):
+                break
+            if not np.isfinite(data).all():
+                raise IndexDamaged(root, f"{version.name}/{SPAN_VECTORS} holds NaN or infinite values")
+    return keys, vectors
+
+
 def read_faiss(root: Path, version: Path, ids: np.ndarray, dim: int):
     import faiss
     path = version / "dense.faiss"

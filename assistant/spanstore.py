@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import index_files as files
 from .extract import candidate_spans
 from .types import Chunk, Hit
 
-KEYS = "spans.keys.npy"
-VECTORS = "spans.vectors.npy"
+KEYS = files.SPAN_KEYS              # "spans.keys.npy"
+VECTORS = files.SPAN_VECTORS        # "spans.vectors.npy"
 
 
 def span_key(text: str) -> int:
@@ -53,15 +54,12 @@ class SpanStore:
         return len(self.keys)
 
     @classmethod
-    def load(cls, version: Path) -> "SpanStore | None":
+    def load(cls, version: Path, dim: int | None = None, root: Path | None = None) -> "SpanStore | None":
+        """The store of a version directory, checked (index_files.read_spans: IndexDamaged names the
+        file and fault), or None when the version has no store (built before it existed)."""
         version = Path(version)
-        if not (version / KEYS).is_file():
-            return None                      # an index built before the store existed
-        keys = np.load(version / KEYS, allow_pickle=False)
-        vectors = np.load(version / VECTORS, mmap_mode="r", allow_pickle=False)
-        if vectors.ndim != 3 or len(vectors) != len(keys):
-            return None
-        return cls(keys, vectors)
+        found = files.read_spans(Path(root) if root is not None else version.parent, version, dim)
+        return cls(*found) if found is not None else None
 
     def rows(self, texts: list[str]) -> np.ndarray:
         """Row of each text in ``vectors``, or -1 where it is not stored."""
@@ -94,7 +92,10 @@ def build_spans(chunks: list[Chunk], embedder, previous: Path | None, batch: int
     built with the same model) where stored there, embedded in both modes otherwise."""
     t0 = time.perf_counter()
     texts = chunk_span_texts(chunks)
-    old = SpanStore.load(previous) if previous is not None else None
+    try:
+        old = SpanStore.load(previous) if previous is not None else None
+    except files.IndexDamaged:           # damaged store in the previous version: embed everything again
+        old = None
     rows = old.rows(texts) if old is not None else np.full(len(texts), -1, dtype=np.int64)
     missing = [t for t, r in zip(texts, rows) if r < 0]
     fresh = _embed_both_sorted(embedder, missing, batch)

@@ -23,6 +23,12 @@ def _manifest(v: Path, change) -> None:
     (v / "manifest.json").write_text(json.dumps(change(m)), encoding="utf-8")
 
 
+def _nan_span(v: Path) -> None:
+    vectors = np.load(v / "spans.vectors.npy")
+    vectors[len(vectors) // 2, 1, 0] = np.nan
+    np.save(v / "spans.vectors.npy", vectors)
+
+
 DAMAGE = {
     "empty vectors.npy": lambda v: (v / "vectors.npy").write_bytes(b""),
     "random bytes in vectors.npy": lambda v: (v / "vectors.npy").write_bytes(os.urandom(5000)),
@@ -49,6 +55,14 @@ DAMAGE = {
     "organisations.json with aliases that are not text": lambda v: (v / "organisations.json").write_text(
         json.dumps({k: [1] for k in json.loads((v / "organisations.json").read_text(encoding="utf-8"))}),
         encoding="utf-8"),
+    "empty spans.vectors.npy": lambda v: (v / "spans.vectors.npy").write_bytes(b""),
+    "missing spans.vectors.npy": lambda v: (v / "spans.vectors.npy").unlink(),
+    "random bytes in spans.keys.npy": lambda v: (v / "spans.keys.npy").write_bytes(os.urandom(5000)),
+    "truncated spans.vectors.npy": lambda v: (v / "spans.vectors.npy").write_bytes(
+        (v / "spans.vectors.npy").read_bytes()[:-1000]),
+    "spans.vectors.npy of the wrong shape": lambda v: np.save(v / "spans.vectors.npy", np.zeros((3, 2, 7), np.float32)),
+    "spans.keys.npy not sorted": lambda v: np.save(v / "spans.keys.npy", np.load(v / "spans.keys.npy")[::-1].copy()),
+    "NaN in spans.vectors.npy": lambda v: _nan_span(v),
     "current pointing at itself": None,      # a symlink loop: see point_current_at_itself
 }
 
