@@ -2,6 +2,7 @@
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,10 +26,17 @@ class Run:
 
 
 def run_bounded(cmd, timeout: float = MAX_SECONDS * 2, env=None, cwd=None, preexec_fn=None) -> Run:
-    """Waits with wait4, so the peak RSS is this child's own (ru_maxrss), not the test process's."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    """Waits with wait4, so the peak RSS is the command's own (ru_maxrss), not the test process's.
+
+    A child forked from the test process counts the test process's resident pages until it execs
+    (Linux keeps that high-water mark in ru_maxrss), so a test process holding a model would be
+    measured instead of the command. The command is therefore started by a small launcher (this file
+    run as a script), and the launcher reports its child's ru_maxrss."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
         t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, **(env or {})}, cwd=cwd,
+        proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), peak.name, *map(str, cmd)],
+                                stdout=out, stderr=err, env={**os.environ, **(env or {})}, cwd=cwd,
                                 text=True, preexec_fn=preexec_fn, start_new_session=True)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -43,4 +51,27 @@ def run_bounded(cmd, timeout: float = MAX_SECONDS * 2, env=None, cwd=None, preex
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(proc.returncode, out.read(), err.read(), seconds, usage.ru_maxrss / 1024)
+        reported = peak.read().strip()          # empty when the launcher was killed (timeout)
+        peak_kb = int(reported) if reported else usage.ru_maxrss
+        return Run(proc.returncode, out.read(), err.read(), seconds, peak_kb / 1024)
+
+
+def _launch(peak_file: str, cmd: list[str]) -> None:
+    """Run ``cmd`` as a child of this small process, write its ru_maxrss (KB) to ``peak_file``,
+    and end the way it ended (same exit code, or the same signal)."""
+    child = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(child.pid, 0)
+    with open(peak_file, "w") as f:
+        f.write(str(usage.ru_maxrss))
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):          # SIGKILL and SIGSTOP keep their default
+            pass
+        os.kill(os.getpid(), sig)
+    sys.exit(os.WEXITSTATUS(status))
+
+
+if __name__ == "__main__":
+    _launch(sys.argv[1], sys.argv[2:])
