@@ -41,7 +41,7 @@ def cmd_ask(args) -> int:
     from .retrieve import Filters
     assistant = _assistant(args)
     assistant.warm_up()                 # model, index and word lists load side by side
-    answer = assistant.ask(args.question, Filters(args.org, args.type), k=args.k,
+    answer = assistant.ask(args.question, Filters(args.org, args.type, internal=args.intern), k=args.k,
                            mode=args.retriever)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--org", help="only this organisation (substring, e.g. 'aalborg')")
     sp.add_argument("--type", help="only this document type (e.g. adfærdskodeks)")
     sp.add_argument("--k", type=int, default=3, help="at most this many quotes (default 3)")
+    sp.add_argument("--intern", action="store_true",
+                    help="also quote internal documents (visibility 'intern'); without it, public ones only")
     sp.add_argument("--retriever", default="hybrid", choices=["hybrid", "dense", "bm25"])
     sp.set_defaults(func=cmd_ask)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 KS = (1, 3, 5, 10)
@@ -115,11 +115,15 @@ def ndcg_at(rels: list[bool], n_relevant: int, k: int = 10) -> float:
 
 # ------------------------------------------------------------------ running
 
-def evaluate(assistant, gold: list[Gold], mode: str = "hybrid") -> dict:
+def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool = True) -> dict:
+    """Metrics over ``gold``; internal documents count unless ``internal=False`` (an operator's
+    measurement of the whole index, not what an anonymous reader sees)."""
+    from .retrieve import Filters
     index = assistant.index
     rows = []
     for g in gold:
-        answer = assistant.ask(g.question, g.search_filters(), mode=mode)
+        scope = replace(g.search_filters() or Filters(), internal=internal)   # the gold line's filters
+        answer = assistant.ask(g.question, scope, mode=mode)
         hits = list(answer.hits)[:10]
         rels = [g.matches(h.chunk.document, h.chunk.text) for h in hits]
         n_rel = sum(g.matches(c.document, c.text) for c in index.chunks)

@@ -145,6 +145,14 @@ class Index:
         return organisation_registry(self.documents.values())
 
     @cached_property
+    def has_internal(self) -> bool:
+        return any(d.internal for d in self.documents.values())
+
+    def visible_documents(self, internal: bool) -> dict[str, Document]:
+        """The documents a reader may see: all with ``internal``, else the public ones."""
+        return {k: d for k, d in self.documents.items() if internal or not d.internal}
+
+    @cached_property
     def vocabulary(self) -> Vocabulary:
         """Word forms of the documents (text, titles, organisations): for abstention."""
         docs = self.documents.values()
@@ -325,7 +333,7 @@ def make_document(prep: SourceFile, corpus: Path, boilerplate: frozenset[str] = 
     doc = Document(id=prep.path.stem, path=str(rel), text=text, title=meta.title,
                    organisation=meta.organisation, doc_type=meta.doc_type, date=meta.date,
                    page_starts=tuple(page_starts) if prep.raw.paged else (), date_phrase=meta.date_phrase,
-                   org_aliases=meta.aliases)
+                   org_aliases=meta.aliases, visibility=meta.visibility)
     return doc, meta
 
 

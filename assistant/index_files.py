@@ -17,6 +17,9 @@ import numpy as np
 DOCUMENT_FIELDS = {"id": str, "path": str, "text": str, "title": str, "organisation": str,
                    "doc_type": str, "date": (str, type(None)), "page_starts": list,
                    "date_phrase": (str, type(None)), "org_aliases": list}
+# optional: indexes written before visibility existed have no such field (their documents are public)
+OPTIONAL_DOCUMENT_FIELDS = {"visibility": str}
+VISIBILITIES = ("offentlig", "intern")
 CHUNK_FIELDS = {"id": str, "document": str, "start": int, "end": int, "text": str,
                 "headings": list, "page": (int, type(None))}
 MANIFEST_FIELDS = {"schema_version": int, "model": str, "dim": int, "chunking": dict, "analyzer": dict,
@@ -44,10 +47,14 @@ def _type_name(t) -> str:
     return " or ".join(x.__name__.replace("NoneType", "null") for x in (t if isinstance(t, tuple) else (t,)))
 
 
-def _check_fields(root: Path, where: str, row, fields: dict) -> None:
+def _check_fields(root: Path, where: str, row, fields: dict, optional: dict | None = None) -> None:
     if not isinstance(row, dict):
         raise IndexDamaged(root, f"{where} is a JSON {type(row).__name__}, not an object")
-    missing, extra = set(fields) - set(row), set(row) - set(fields)
+    optional = optional or {}
+    missing, extra = set(fields) - set(row), set(row) - set(fields) - set(optional)
+    for name, t in optional.items():
+        if name in row and not isinstance(row[name], t):
+            raise IndexDamaged(root, f"{where}: field {name!r} is {type(row[name]).__name__}, not {_type_name(t)}")
     if missing or extra:
         raise IndexDamaged(root, f"{where} has " + "; ".join(
             ([f"missing fields {sorted(missing)}"] if missing else []) + ([f"unknown fields {sorted(extra)}"] if extra else [])))
@@ -109,7 +116,9 @@ def read_documents(root: Path, version: Path, manifest: dict) -> list[dict]:
     rows, seen = [], set()
     for n, row in _jsonl(root, version / "documents.jsonl"):
         where = f"{version.name}/documents.jsonl line {n}"
-        _check_fields(root, where, row, DOCUMENT_FIELDS)
+        _check_fields(root, where, row, DOCUMENT_FIELDS, OPTIONAL_DOCUMENT_FIELDS)
+        if row.get("visibility", "offentlig") not in VISIBILITIES:
+            raise IndexDamaged(root, f"{where}: 'visibility' is {row['visibility']!r}, not one of {list(VISIBILITIES)}")
         ps = row["page_starts"]
         if any(not isinstance(p, int) or isinstance(p, bool) for p in ps) or ps != sorted(ps):
             raise IndexDamaged(root, f"{where}: 'page_starts' is not an ascending list of offsets")

@@ -27,6 +27,11 @@ class Document:
     page_starts: tuple[int, ...] = ()   # PDFs: offset where page i+1 begins in ``text``
     date_phrase: str | None = None      # the words the date was read from ("Opdateret: August 2018")
     org_aliases: tuple[str, ...] = ()   # abbreviations the document defines for its organisation ("KFR")
+    visibility: str = "offentlig"       # "offentlig" (everyone) or "intern" (logged-in staff only)
+
+    @property
+    def internal(self) -> bool:
+        return self.visibility != "offentlig"   # anything but public is treated as internal
 
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:
