@@ -165,6 +165,14 @@ class Index:
         version = resolve_current(root)
         if version is None:
             raise MissingIndex(f"No index in {root}. Build it with: assistant index --index {root}")
+        return cls.load_version(version, model_id, settings, root)
+
+    @classmethod
+    def load_version(cls, version: Path, model_id: str | None = None, settings: Settings | None = None,
+                     root: Path | None = None) -> "Index":
+        """One version directory, whether or not ``current`` points at it (checked the same way)."""
+        version = Path(version)
+        root = Path(root) if root is not None else version.parent
         manifest = files.read_manifest(root, version)
         problem = manifest_problem(manifest, model_id, settings)
         if problem:
@@ -337,16 +345,17 @@ def make_document(prep: SourceFile, corpus: Path, boilerplate: frozenset[str] = 
     return doc, meta
 
 
-def load_corpus(corpus: Path, files: list[Path] | None = None
+def load_corpus(corpus: Path, files: list[Path] | None = None, on_file: Callable[[int, int], None] | None = None
                 ) -> tuple[list[tuple[Document, Meta]], list[Skipped]]:
-    """Every readable document of the corpus, cleaned with the boilerplate learned across all of them."""
+    """Every readable document of the corpus, cleaned with the boilerplate learned across all of them.
+    ``on_file(done, total)`` is called after each file is read."""
     corpus = Path(corpus)
     skipped: list[Skipped] = []
     if files is None:
         files, skipped = list_corpus(corpus)
     catalogue = read_catalogue(corpus)
     prepared: list[SourceFile] = []
-    for path in files:
+    for n, path in enumerate(files, start=1):
         rel = str(path.relative_to(corpus))
         try:
             prepared.append(prepare(path))
@@ -354,6 +363,8 @@ def load_corpus(corpus: Path, files: list[Path] | None = None
             skipped.append(Skipped(rel, str(exc)))
         except (OSError, UnicodeError, ValueError) as exc:
             skipped.append(Skipped(rel, f"{type(exc).__name__}: {exc}"))
+        if on_file is not None:
+            on_file(n, len(files))
     boilerplate = learn_boilerplate(["\n".join(p.pages) for p in prepared])
     out = []
     for prep in prepared:
@@ -421,9 +432,16 @@ def _previous(root: Path, model_id: str, params: dict) -> tuple[dict, dict, str 
 
 def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer: Analyzer | None = None,
                 progress: bool = True, after_embed: Callable[[], None] | None = None,
-                log: Callable[[str], None] = lambda s: None) -> BuildSummary:
-    """Build or incrementally update the index at ``root`` from the files in ``corpus``."""
+                log: Callable[[str], None] = lambda s: None, switch: bool = True,
+                on_progress: Callable[[str, int, int], None] | None = None) -> BuildSummary:
+    """Build or incrementally update the index at ``root`` from the files in ``corpus``.
+
+    With ``switch=False`` the new version is written but ``current`` is left alone: the caller
+    can evaluate it (``Index.load_version``) and then switch with ``switch_version``.
+    ``on_progress(stage, done, total)`` reports "read" (files), "embed" (chunks) and "write".
+    """
     t0 = time.perf_counter()
+    report = on_progress or (lambda stage, done, total: None)
     corpus, root = Path(corpus), Path(root)
     if not corpus.is_dir():
         raise FileNotFoundError(f"Corpus folder {corpus} does not exist")
@@ -448,12 +466,14 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
                 continue
             seen_ids[path.stem] = rel
             unique.append(path)
-        loaded, skipped = load_corpus(corpus, unique)
+        report("read", 0, len(unique))
+        loaded, skipped = load_corpus(corpus, unique, on_file=lambda done, total: report("read", done, total))
         summary.skipped += skipped
 
         documents: list[Document] = []
         chunk_lists: list[list[Chunk]] = []
         hashes: dict[str, str] = {}
+        unknown: dict[str, list[str]] = {}         # metadata fields no source gave, per document
         texts: list[str] = []                      # what is embedded for every chunk, in order
         rows: list[np.ndarray | None] = []         # its vector when an unchanged text can reuse one
         for doc, meta in loaded:
@@ -478,6 +498,7 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
                 summary.changed.append(doc.id)
             else:
                 summary.unchanged.append(doc.id)
+            unknown[doc.id] = meta.unknown()
             if meta.unknown():
                 summary.unknown.append({"path": doc.path, "fields": meta.unknown(),
                                         "fix": catalogue_line(doc.path.replace(os.sep, "/"), meta)})
@@ -491,7 +512,8 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         # embed what is new or changed
         missing = [i for i, v in enumerate(rows) if v is None]
         t_embed = time.perf_counter()
-        vectors_new = _embed_with_progress(embedder, [texts[i] for i in missing], progress)
+        vectors_new = _embed_with_progress(embedder, [texts[i] for i in missing], progress,
+                                           on_batch=lambda done, total: report("embed", done, total))
         summary.embed_seconds = time.perf_counter() - t_embed
         summary.embedded = len(missing)
         for i, v in zip(missing, vectors_new):
@@ -506,26 +528,32 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         dim = len(rows[0]) if rows else embedder.dim     # nothing to embed never loads the model
         vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
         summary.chunks = len(all_chunks)
+        report("write", 0, 1)
         manifest = {
             "schema_version": SCHEMA_VERSION, "package_version": __version__,
             "model": embedder.model_id, "dim": dim, **params,
-            "documents": {d.id: {"path": d.path, "sha256": hashes[d.id], "chunks": len(cs)}
+            "documents": {d.id: {"path": d.path, "sha256": hashes[d.id], "chunks": len(cs),
+                                 **({"unknown": unknown[d.id]} if unknown[d.id] else {})}
                           for d, cs in zip(documents, chunk_lists)},
             "chunks": len(all_chunks), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         try:
             summary.version = _write_version(root, manifest, documents, all_chunks, vectors, texts,
-                                             analyzer, settings, spans)
+                                             analyzer, settings, spans, switch)
         except OSError as exc:        # full disk, quota, read-only folder: the previous index is untouched
             raise IndexWriteError(f"Could not write the new index version in {root}: "
                                   f"{exc.strerror or exc}. The previous index is unchanged and still "
                                   "served; free space and run assistant index again.") from exc
+        report("write", 1, 1)
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
-def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int = 32) -> np.ndarray:
+def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int = 32,
+                         on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Embed in batches of similar length (little padding), in the original order."""
+    if on_batch is not None:
+        on_batch(0, len(texts))
     if not texts:
         return np.zeros((0, 0), np.float32)
     from tqdm import tqdm
@@ -535,6 +563,8 @@ def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int 
         for i in range(0, len(order), batch):
             out.append(embedder.embed_passages([texts[j] for j in order[i:i + batch]]))
             bar.update(len(out[-1]))
+            if on_batch is not None:
+                on_batch(min(i + batch, len(texts)), len(texts))
     sorted_vecs = np.concatenate(out).astype(np.float32)
     vecs = np.empty_like(sorted_vecs)
     vecs[order] = sorted_vecs
@@ -555,7 +585,7 @@ def _make_faiss(vectors: np.ndarray, chunks: list[Chunk], ann: str, dim: int):
 
 def _write_version(root: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
                    vectors: np.ndarray, texts: list[str], analyzer: Analyzer, settings: Settings,
-                   spans=None) -> str:
+                   spans=None, switch: bool = True) -> str:
     import bm25s
     import faiss
 
@@ -578,23 +608,42 @@ def _write_version(root: Path, manifest: dict, documents: list[Document], chunks
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
         name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
-        final = root / name
-        os.rename(tmp, final)
-        link_tmp = root / f".tmp-link-{os.getpid()}"
-        if link_tmp.is_symlink() or link_tmp.exists():
-            link_tmp.unlink()
-        os.symlink(name, link_tmp)
-        os.replace(link_tmp, root / CURRENT)       # the atomic switch
-        dirfd = os.open(root, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+        os.rename(tmp, root / name)
+        if switch:
+            _switch(root, name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _prune_versions(root, keep={name})
+    try:
+        current = resolve_current(root)
+    except files.IndexDamaged:            # e.g. a symlink loop left by damage: keep only the new version
+        current = None
+    _prune_versions(root, keep={name} | ({current.name} if current is not None else set()))
     return name
+
+
+def _switch(root: Path, name: str) -> None:
+    """Point ``current`` at version ``name`` with one atomic rename (and make it durable)."""
+    link_tmp = root / f".tmp-link-{os.getpid()}"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(name, link_tmp)
+    os.replace(link_tmp, root / CURRENT)       # the atomic switch
+    dirfd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+
+
+def switch_version(root: Path, name: str) -> None:
+    """Make the complete version ``name`` (built with ``switch=False``) the serving one."""
+    root = Path(root)
+    if "/" in name or name.startswith(".") or not (root / name / "manifest.json").is_file():
+        raise MissingIndex(f"No complete index version {name!r} in {root}")
+    with _build_lock(root):
+        _switch(root, name)
+        _prune_versions(root, keep={name})
 
 
 def _prune_versions(root: Path, keep: set[str], keep_last: int = 2) -> None:
