@@ -1,4 +1,4 @@
-"""assistant index | ask | eval | serve | feedback export | bench — a thin layer over the Assistant API."""
+"""assistant index | ask | eval | serve | user | feedback export | bench — a thin layer over the Assistant API."""
 from __future__ import annotations
 
 import argparse
@@ -74,6 +74,55 @@ def cmd_feedback_export(args) -> int:
     return 0
 
 
+def _read_password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ValueError("no terminal to ask for the password on; pipe it in with --password-stdin")
+    import getpass
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the two passwords differ; nothing was changed")
+    return first
+
+
+def _cli_actor() -> str:
+    import getpass
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def cmd_user(args) -> int:
+    from .audit import AuditLog
+    from .config import Settings
+    from .users import ROLE_NAMES, UserStore, check_name
+    settings = Settings.from_env(data_dir=Path(args.data) if args.data else None)
+    store, audit = UserStore(settings.data_dir), AuditLog(settings.data_dir)
+    if args.user_command == "list":
+        users = store.list()
+        for u in users:
+            print(f"{u.name}\t{u.role}")
+        if not users:
+            print(f"no users in {store.path}; add one with: assistant user add NAME --role admin", file=sys.stderr)
+        return 0
+    name = check_name(args.name)
+    if args.user_command == "add":
+        user = store.add(name, _read_password(args), args.role)
+        audit.record(_cli_actor(), "user_add", name=user.name, role=user.role)
+        print(f"added {user.name} ({user.role}, {ROLE_NAMES[user.role]}) to {store.path}", file=sys.stderr)
+    elif args.user_command == "password":
+        store.set_password(name, _read_password(args))
+        audit.record(_cli_actor(), "user_password", name=name)
+        print(f"new password set for {name}", file=sys.stderr)
+    else:
+        store.remove(name)
+        audit.record(_cli_actor(), "user_remove", name=name)
+        print(f"removed {name}; their browser sessions end on their next request", file=sys.stderr)
+    return 0
+
+
 def cmd_eval_ingest(args) -> int:
     from .evaluate_ingest import evaluate_ingest, format_ingest
 
@@ -144,6 +193,25 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--out", help="gold file to write (default: standard output)")
     fp.add_argument("--review", help="also write the thumbs-down questions here, for a person to complete")
     fp.set_defaults(func=cmd_feedback_export)
+
+    sp = sub.add_parser("user", help="accounts for the browser (staff read internal documents; admins also administer)")
+    usub = sp.add_subparsers(dest="user_command", required=True)
+    for name, text in (("add", "add a user (asks for the password twice)"),
+                       ("password", "set a new password for a user"),
+                       ("remove", "remove a user (their sessions end)")):
+        up = usub.add_parser(name, help=text)
+        up.add_argument("name")
+        if name == "add":
+            up.add_argument("--role", default="staff", choices=["admin", "staff"],
+                            help="staff reads internal documents; admin also uses the administration page")
+        if name != "remove":
+            up.add_argument("--password-stdin", action="store_true",
+                            help="read the password from the first line of standard input (for scripts)")
+        up.add_argument("--data", help="data folder holding users.json (default: data/, env ASSISTANT_DATA)")
+        up.set_defaults(func=cmd_user)
+    up = usub.add_parser("list", help="list users and roles")
+    up.add_argument("--data", help="data folder holding users.json (default: data/, env ASSISTANT_DATA)")
+    up.set_defaults(func=cmd_user)
 
     sp = sub.add_parser("eval-ingest", help="metadata and cleaning accuracy against an expected.jsonl fixture")
     sp.add_argument("--corpus", default="evals/devcorpus", help="corpus folder (default: evals/devcorpus)")
