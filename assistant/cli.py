@@ -142,8 +142,17 @@ def cmd_bench(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .ui import serve
-    serve(_assistant(args), host=args.host, port=args.port)
+    from .gate import DEFAULT_MARGIN, Gate
+    from .web import serve
+    settings = _settings(args)
+    gate = None
+    if args.gate:
+        gate = Gate(args.gate, args.gate_margin if args.gate_margin is not None else DEFAULT_MARGIN, settings.data_dir)
+    else:
+        gate = Gate.from_env(settings.data_dir)
+    from .pipeline import Assistant
+    serve(Assistant(settings), host=args.host, port=args.port, corpus=settings.corpus_dir,
+          data_dir=settings.data_dir, require_login=args.require_login, gate=gate)
     return 0
 
 
@@ -232,7 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_index(sub.add_parser("serve", help="start the browser chat"))
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=7860)
-    sp.add_argument("--data", help="folder for feedback.jsonl (default: data/, env ASSISTANT_DATA)")
+    sp.add_argument("--data", help="folder for feedback.jsonl, users.json and audit.jsonl (default: data/, "
+                                   "env ASSISTANT_DATA)")
+    sp.add_argument("--corpus", default=None, help="corpus folder the administration page manages (default: corpus/)")
+    sp.add_argument("--require-login", action="store_true",
+                    help="every page and API call needs a log-in (default: public documents are open to all)")
+    sp.add_argument("--gate", nargs="+", metavar="GOLD",
+                    help="gold sets a rebuild must not get worse on before it is switched in: bundled, feedback "
+                         "or JSONL files (env ASSISTANT_GATE, comma-separated)")
+    sp.add_argument("--gate-margin", type=float, default=None,
+                    help="largest allowed drop in recall@3 or quote hit@1 (default 0.05, env ASSISTANT_GATE_MARGIN)")
     sp.set_defaults(func=cmd_serve)
     return p
 

@@ -23,6 +23,7 @@ only new or changed passages are embedded.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import hashlib
 import json
@@ -56,6 +57,21 @@ from .types import Chunk, Document, Skipped
 SCHEMA_VERSION = 2
 DATA_SUFFIXES = (".json", ".jsonl", ".csv")   # metadata and fixtures next to the documents, not documents
 CURRENT = "current"
+
+
+# Whether the reader of the question being answered may see internal documents. Assistant.ask
+# sets it from Filters.internal, so that what reads ``Index.vocabulary`` (the coverage check
+# behind "Ingen af dokumenterne nævner …") sees only the words of documents the reader may see.
+_READER_INTERNAL: contextvars.ContextVar[bool] = contextvars.ContextVar("reader_internal", default=False)
+
+
+@contextlib.contextmanager
+def reader_scope(internal: bool):
+    token = _READER_INTERNAL.set(bool(internal))
+    try:
+        yield
+    finally:
+        _READER_INTERNAL.reset(token)
 
 
 class IndexMismatch(RuntimeError):
@@ -152,11 +168,27 @@ class Index:
         """The documents a reader may see: all with ``internal``, else the public ones."""
         return {k: d for k, d in self.documents.items() if internal or not d.internal}
 
-    @cached_property
+    @property
     def vocabulary(self) -> Vocabulary:
-        """Word forms of the documents (text, titles, organisations): for abstention."""
-        docs = self.documents.values()
+        """Word forms of the documents the current reader may see (text, titles, organisations):
+        for abstention. Internal documents' words count only inside ``reader_scope(True)``, so
+        an anonymous reader cannot learn from "Ingen af dokumenterne nævner …" which words they hold."""
+        if _READER_INTERNAL.get() or not self.has_internal:
+            return self._vocabulary_all
+        return self._vocabulary_public
+
+    @staticmethod
+    def _make_vocabulary(docs) -> Vocabulary:
+        docs = list(docs)
         return Vocabulary([d.text for d in docs] + [f"{d.title} {d.organisation}" for d in docs])
+
+    @cached_property
+    def _vocabulary_all(self) -> Vocabulary:
+        return self._make_vocabulary(self.documents.values())
+
+    @cached_property
+    def _vocabulary_public(self) -> Vocabulary:
+        return self._make_vocabulary(self.visible_documents(internal=False).values())
 
     @classmethod
     def load(cls, root: Path, model_id: str | None = None, settings: Settings | None = None) -> "Index":

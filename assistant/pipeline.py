@@ -1,6 +1,7 @@
 """Assistant: the one entry point the CLI, the UI and the eval suite call."""
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import threading
@@ -16,7 +17,7 @@ from .coverage import Coverage
 from .embed import Embedder
 from .extract import score_spans, select_quotes
 from .limits import QUESTION_CHARS
-from .index import BuildSummary, Index, IndexDamaged, build_index, resolve_current
+from .index import BuildSummary, Index, IndexDamaged, build_index, reader_scope, resolve_current
 from .retrieve import Filters, Stopwatch, retrieve
 from .text_da import Analyzer
 from .types import Answer, Hit
@@ -140,6 +141,17 @@ class SpanVectors:
             self._vecs.clear()
 
 
+def _reader_scoped(method):
+    """Run ``method(self, question, filters, …)`` inside the reader's scope (``Filters.internal``):
+    what reads ``Index.vocabulary`` meanwhile (the coverage check) sees only the words of
+    documents this reader may see."""
+    @functools.wraps(method)
+    def scoped(self, question, filters: Filters | None = None, *args, **kwargs):
+        with reader_scope(filters is not None and filters.internal):
+            return method(self, question, filters, *args, **kwargs)
+    return scoped
+
+
 class Assistant:
     """Load the index once; answer questions with verbatim quotes; rebuild on demand.
 
@@ -219,10 +231,12 @@ class Assistant:
         return retrieve(self.index, q, qvec, k=k, mode=mode, filters=filters,
                         depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k)
 
+    @_reader_scoped
     def ask(self, question: str, filters: Filters | None = None, k: int = 3,
             mode: str = "hybrid", top_hits: int = 4, timings: dict | None = None) -> Answer:
         """Answer with up to ``k`` verbatim quotes, or abstain. ``timings`` (when given) receives
-        seconds per stage: embed, dense, bm25, fusion, extract."""
+        seconds per stage: embed, dense, bm25, fusion, extract. Internal documents are in scope only
+        with ``Filters(internal=True)``; the reader's scope also limits the coverage check's words."""
         prepared = prepare_question(question)
         q = prepared.question
         index = self.index

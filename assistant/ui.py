@@ -4,16 +4,16 @@ Everything from documents and questions passes ``escape.page_text`` before it is
 text, never Markdown or HTML.
 """
 
-import os
 import re
 import sys
+from dataclasses import replace
 
 from .answer import NOT_FOUND, agreement_line, citation, group_by_document, missing_line
 from .escape import page_text
 from .feedback import FeedbackStore, TooManyVotes
-from .limits import limits
 from .pipeline import REPHRASE, Assistant, EmptyQuestion, UnclearQuestion, prepare_question
 from .retrieve import Filters
+from .session import ANONYMOUS
 from .types import Quote
 
 EXAMPLES = [
@@ -67,9 +67,15 @@ def answer_markdown(answer) -> str:
     return "\n\n".join(md for md, _ in answer_messages(answer))
 
 
-def source_html(assistant: Assistant, quote) -> str:
-    """The whole cleaned document with the quoted passage highlighted (scrolled into view by JS)."""
-    doc = assistant.index.documents[quote.document]
+NO_SOURCE = "<p class='hint'>Dokumentet findes ikke (længere) i indekset.</p>"
+
+
+def source_html(assistant: Assistant, quote, internal: bool = False) -> str:
+    """The whole cleaned document with the quoted passage highlighted (scrolled into view by JS).
+    An internal document is shown only to readers who may see it (``internal``)."""
+    doc = assistant.index.documents.get(quote.document)
+    if doc is None or (doc.internal and not internal) or not 0 <= quote.start <= quote.end <= len(doc.text):
+        return NO_SOURCE
     before, mid, after = doc.text[:quote.start], doc.text[quote.start:quote.end], doc.text[quote.end:]
     meta = " · ".join(x for x in (doc.organisation, doc.title, doc.doc_type, doc.date or "") if x)
     return (f"<div class='kilde'><h3>{page_text(doc.title)}</h3><p><em>{page_text(meta)}</em></p>"
@@ -77,12 +83,20 @@ def source_html(assistant: Assistant, quote) -> str:
             f"<mark id='citat'>{page_text(mid, 'verbatim')}</mark>{page_text(after, 'verbatim')}</pre></div>")
 
 
-def overview(assistant: Assistant) -> str:
+def overview(assistant: Assistant, internal: bool = False) -> str:
     rows = ["| Organisation | Dokument | Type | Dato |", "|---|---|---|---|"]
-    for d in sorted(assistant.index.documents.values(), key=lambda d: (d.organisation, d.title)):
-        rows.append(f"| {page_text(d.organisation)} | {page_text(d.title)} | {page_text(d.doc_type)} "
+    docs = assistant.index.visible_documents(internal).values()
+    for d in sorted(docs, key=lambda d: (d.organisation, d.title)):
+        mark = " (intern)" if d.internal else ""
+        rows.append(f"| {page_text(d.organisation)} | {page_text(d.title)}{mark} | {page_text(d.doc_type)} "
                     f"| {page_text(d.date) or '–'} |")
     return "\n".join(rows)
+
+
+def filter_choices(assistant: Assistant, internal: bool = False) -> tuple[list[str], list[str]]:
+    """Organisations and types in the filters: of the documents this reader may see."""
+    docs = assistant.index.visible_documents(internal).values()
+    return [ALL] + sorted({d.organisation for d in docs}), [ALL] + sorted({d.doc_type for d in docs})
 
 
 def _theme():
@@ -96,30 +110,41 @@ CSS = """
 #kilde { max-height: 70vh !important; overflow-y: auto !important; }
 #kilde mark { background: #ffe066; padding: 0 2px; }
 footer { display: none !important; }
+#bruger { text-align: right; font-size: .92em; }
+#bruger .muted { color: #6b7280; }
+#bruger button { border: 1px solid #cbd5e1; border-radius: 4px; padding: 0 .5em; background: transparent; cursor: pointer; }
 """
 SCROLL_JS = ("() => { setTimeout(() => document.getElementById('citat')"
              "?.scrollIntoView({block: 'center', behavior: 'instant'}), 300); }")
 SOURCE_HINT = "<p class='hint'>Klik på et citat i samtalen for at se det i dokumentet.</p>"
 
 
-def build_app(assistant: Assistant, feedback: FeedbackStore | None = None):
+def build_app(assistant: Assistant, feedback: FeedbackStore | None = None, viewer_of=None):
+    """The chat. ``viewer_of(request)`` says who asks (web.py's session layer); without it everyone
+    is anonymous and sees public documents only."""
     import gradio as gr
 
+    from .pages import user_line
+
     assistant.warm_up()       # load once at start-up, with the model: the first question is not slow
-    index = assistant.index
     assistant.ask(EXAMPLES[0])
     feedback = feedback or FeedbackStore(assistant.settings.data_dir)
-    orgs = [ALL] + sorted({d.organisation for d in index.documents.values()})
-    types = [ALL] + sorted({d.doc_type for d in index.documents.values()})
+    viewer_of = viewer_of or (lambda request: ANONYMOUS)
+    orgs, types = filter_choices(assistant)      # the page as first sent shows public documents only
 
-    def respond(message, history, org, dtype, state):
+    def on_load(request: gr.Request):
+        viewer = viewer_of(request)
+        o, t = filter_choices(assistant, viewer.internal)
+        return user_line(viewer), gr.update(choices=o), gr.update(choices=t), overview(assistant, viewer.internal)
+
+    def respond(message, history, org, dtype, state, request: gr.Request):
         history = list(history or [])
         state = dict(state or {})
         message = str(message or "")
         question = resolve_follow_up(message, state.get("previous"))
         filters = Filters(None if org == ALL else org, None if dtype == ALL else dtype)
         try:
-            answer = assistant.ask(question, filters)
+            answer = assistant.ask(question, replace(filters, internal=viewer_of(request).internal))
         except UnclearQuestion:
             history.append({"role": "assistant", "content": REPHRASE})
             return history, "", state, gr.update()
@@ -145,11 +170,15 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None):
         i = index[0] if isinstance(index, (list, tuple)) else index
         return ((state or {}).get("messages") or {}).get(str(i))
 
-    def open_source(state, evt: gr.SelectData):
+    def open_source(state, evt: gr.SelectData, request: gr.Request):
         m = _message(state, evt.index)
-        if not m or not m["quote"]:
+        if not m or not m.get("quote"):
             return gr.update()
-        return source_html(assistant, Quote(**m["quote"]))
+        try:
+            quote = Quote(**m["quote"])
+        except TypeError:
+            return NO_SOURCE
+        return source_html(assistant, quote, viewer_of(request).internal)
 
     def rate(state, evt: gr.LikeData, request: gr.Request):
         m = _message(state, evt.index)
@@ -168,6 +197,7 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None):
         gr.Markdown("# Kodeks-assistenten\nSpørg om kommunernes adfærdskodekser, samarbejdskodekser og "
                     "personale-, ledelses- og værdipolitikker. Svarene er ordrette citater med kilde; "
                     "klik på et citat for at se det i dokumentet, og giv gerne tommel op eller ned.")
+        who = gr.HTML("", elem_id="bruger")
         state = gr.State({})
         with gr.Row():
             with gr.Column(scale=3):
@@ -177,31 +207,24 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None):
                                  elem_id="spoergsmaal")
                 send = gr.Button("Spørg", variant="primary", elem_id="spoerg")
                 with gr.Row():
-                    org = gr.Dropdown(orgs, value=ALL, label="Organisation")
-                    dtype = gr.Dropdown(types, value=ALL, label="Dokumenttype")
+                    org = gr.Dropdown(orgs, value=ALL, label="Organisation", allow_custom_value=True)
+                    dtype = gr.Dropdown(types, value=ALL, label="Dokumenttype", allow_custom_value=True)
                 gr.Examples(EXAMPLES, inputs=box, label="Eksempler")
             with gr.Column(scale=2):
                 gr.Markdown("### Kilde")
                 source = gr.HTML(SOURCE_HINT, elem_id="kilde")
                 with gr.Accordion("Dokumenter i indekset", open=False):
-                    gr.Markdown(overview(assistant), latex_delimiters=[])
+                    docs = gr.Markdown(overview(assistant), elem_id="oversigt", latex_delimiters=[])
         outputs = [chat, box, state, source]
         send.click(respond, [box, chat, org, dtype, state], outputs, api_name="ask")
         box.submit(respond, [box, chat, org, dtype, state], outputs, api_name=False)
         chat.select(open_source, [state], source, api_name=False).then(None, js=SCROLL_JS)
         chat.like(rate, [state], None, api_name=False)
+        app.load(on_load, None, [who, org, dtype, docs], api_name=False)
     return app
 
 
-def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
-    from starlette.middleware import Middleware
-
-    from .guard import RequestGuard
-
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    lim = limits()
-    app = build_app(assistant)
-    app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, show_error=False, css=CSS, theme=_theme(),
-        max_file_size=lim.upload_bytes, enable_monitoring=lim.monitoring,
-        app_kwargs={"middleware": [Middleware(RequestGuard, upload_bytes=lim.upload_bytes)]})
+def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, **kw) -> None:
+    """The chat with log-in and the administration page (web.py)."""
+    from .web import serve as serve_web
+    serve_web(assistant, host, port, **kw)

@@ -100,3 +100,15 @@ def test_index_without_visibility_field_loads_as_public(corpus, tmp_path):
                                              encoding="utf-8")
     idx = Index.load(tmp_path / "index")
     assert not idx.has_internal and all(d.visibility == "offentlig" for d in idx.documents.values())
+
+
+def test_words_only_internal_documents_hold_count_as_missing_for_anonymous_readers(corpus, tmp_path):
+    """"Ingen af dokumenterne nævner «…»" must not reveal which words internal documents contain."""
+    emb = FakeEmbedder()
+    build_index(corpus, tmp_path / "index", emb, Settings(), progress=False)
+    a = Assistant(Settings(), index_dir=tmp_path / "index", embedder=emb)
+    question = "hvordan journaliseres sagen?"
+    assert "journaliseres" in a.ask(question).missing_terms
+    assert "journaliseres" in a.ask(question, Filters(organisation="aalborg")).missing_terms
+    assert "journaliseres" not in a.ask(question, Filters(internal=True)).missing_terms
+    assert "journaliseres" in a.ask(question).missing_terms      # the staff scope ended with its question
