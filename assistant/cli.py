@@ -57,15 +57,21 @@ def cmd_eval(args) -> int:
 
 def cmd_feedback_export(args) -> int:
     from .config import Settings
-    from .feedback import FeedbackStore
+    from .feedback import FeedbackStore, WithoutDocuments
     settings = Settings.from_env(data_dir=Path(args.data) if args.data else None)
     store = FeedbackStore(settings.data_dir)
     if not store.files():
         raise FileNotFoundError(f"no feedback yet: {store.path} does not exist")
+    hidden = set() if args.include_internal else _internal_documents(args, settings)
     with contextlib.ExitStack() as files:
         out = files.enter_context(open(args.out, "w", encoding="utf-8")) if args.out else sys.stdout
         review = files.enter_context(open(args.review, "w", encoding="utf-8")) if args.review else None
+        out = WithoutDocuments(out, hidden)
+        review = WithoutDocuments(review, hidden) if review is not None else None
         summary = store.export(out, review)
+    if out.dropped or (review is not None and review.dropped):
+        print(f"left out {out.dropped + (review.dropped if review else 0)} rated answer(s) quoting internal "
+              "documents (--include-internal keeps them)", file=sys.stderr)
     print(f"exported {summary.written} rated question(s) in the gold format"
           + (f" to {args.out}" if args.out else "")
           + f"; {summary.skipped_down} thumbs-down left out"
@@ -121,6 +127,17 @@ def cmd_user(args) -> int:
         audit.record(_cli_actor(), "user_remove", name=name)
         print(f"removed {name}; their browser sessions end on their next request", file=sys.stderr)
     return 0
+
+
+def _internal_documents(args, settings) -> set[str]:
+    """Ids of the index's internal documents (the feedback export leaves their votes out)."""
+    from .index import Index
+    root = Path(args.index) if args.index else settings.index_dir
+    try:
+        return {d.id for d in Index.load(root).documents.values() if d.internal}
+    except Exception as exc:   # noqa: BLE001 - without the index we cannot tell which documents are internal
+        raise RuntimeError(f"cannot read the index in {root} to tell internal documents ({exc}); "
+                           "pass --index, or --include-internal to export every vote") from exc
 
 
 def cmd_eval_ingest(args) -> int:
@@ -201,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--data", help="data folder with feedback.jsonl (default: data/, env ASSISTANT_DATA)")
     fp.add_argument("--out", help="gold file to write (default: standard output)")
     fp.add_argument("--review", help="also write the thumbs-down questions here, for a person to complete")
+    fp.add_argument("--index", help="index folder, to tell internal documents (default: index/)")
+    fp.add_argument("--include-internal", action="store_true",
+                    help="also export votes on answers that quoted internal documents (left out by default)")
     fp.set_defaults(func=cmd_feedback_export)
 
     sp = sub.add_parser("user", help="accounts for the browser (staff read internal documents; admins also administer)")

@@ -229,3 +229,26 @@ class FeedbackStore:
         self.export(out, review)
         return ([json.loads(x) for x in out.getvalue().splitlines()],
                 [json.loads(x) for x in review.getvalue().splitlines()])
+
+
+class WithoutDocuments:
+    """A writer for ``export`` that leaves out every line naming one of ``hidden`` documents.
+
+    `assistant feedback export` passes the internal documents of the index: votes on answers
+    that quoted them (staff's) stay out of the exported gold file unless --include-internal.
+    """
+
+    def __init__(self, out, hidden: set[str]):
+        self.out, self.hidden, self.dropped = out, set(hidden), 0
+
+    def write(self, line: str) -> None:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = {}
+        quoted = [q.get("document") for key in ("relevant", "answered_with") for q in row.get(key) or []
+                  if isinstance(q, dict)]
+        if any(d in self.hidden for d in quoted):
+            self.dropped += 1
+            return
+        self.out.write(line)

@@ -41,7 +41,7 @@ def site(tmp_path_factory):
     index, data = tmp_path_factory.mktemp("index"), tmp_path_factory.mktemp("data")
     build_index(corpus, index)
     with running_server(index, data=data) as url:
-        yield url, data
+        yield url, data, index
 
 
 @pytest.fixture()
@@ -64,7 +64,7 @@ def ask_in_browser(page, url, question):
 @pytest.mark.browser
 def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path):
     from playwright.sync_api import expect
-    url, data = site
+    url, data, index = site
     ask_in_browser(page, url, "hvad siger kodekset om sociale medier?")
     chat = page.locator("#samtale")
     expect(chat.get_by_text(SOCIAL).first).to_be_visible(timeout=120_000)
@@ -99,7 +99,8 @@ def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path
 
     gold = tmp_path / "feedback-gold.jsonl"
     out = subprocess.run([sys.executable, "-m", "assistant.cli", "feedback", "export", "--data", str(data),
-                          "--out", str(gold)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+                          "--index", str(index), "--out", str(gold)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     [g] = load_gold([gold])
     assert g.question == "hvad siger kodekset om sociale medier?"
@@ -109,7 +110,7 @@ def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path
 @pytest.mark.browser
 def test_markup_in_documents_and_questions_renders_as_text(site, page):
     from playwright.sync_api import expect
-    url, _ = site
+    url, _, _ = site
     ask_in_browser(page, url, "hvad er reglerne for kagebordet? <img src=x onerror=\"window.__pwned = 3\">")
     chat = page.locator("#samtale")
     expect(chat.get_by_text("Reglerne for kagebordet er:").first).to_be_visible(timeout=120_000)
@@ -130,7 +131,7 @@ def test_markdown_and_html_in_documents_and_metadata_render_as_text_and_nothing_
     from playwright.sync_api import expect
     requests = []
     page.on("request", lambda r: requests.append(r.url))
-    url, _ = site
+    url, _, _ = site
     ask_in_browser(page, url, "hvad gælder om billeder i mails?")
     chat = page.locator("#samtale")
     expect(chat.get_by_text("Om billeder i mails gælder:").first).to_be_visible(timeout=120_000)

@@ -112,3 +112,35 @@ def test_words_only_internal_documents_hold_count_as_missing_for_anonymous_reade
     assert "journaliseres" in a.ask(question, Filters(organisation="aalborg")).missing_terms
     assert "journaliseres" not in a.ask(question, Filters(internal=True)).missing_terms
     assert "journaliseres" in a.ask(question).missing_terms      # the staff scope ended with its question
+
+
+def test_feedback_export_leaves_out_votes_on_internal_quotes(corpus, tmp_path):
+    import subprocess
+    import sys
+
+    from assistant.feedback import FeedbackStore
+    from conftest import ROOT
+    build(corpus, tmp_path / "index")
+    data = tmp_path / "data"
+    store = FeedbackStore(data)
+    store.record("hvem behandler krænkelsessager?", True, False,
+                 [{"document": "kraenkelser", "text": SECRET, "start": 0, "end": 10}])
+    store.record("hvad siger kodekset om sociale medier?", True, False,
+                 [{"document": "aalborg-byraad-adfaerdskodeks", "text": "sociale medier", "start": 0, "end": 10}])
+    store.record("og krænkelser?", False, False, [{"document": "kraenkelser", "text": SECRET, "start": 0, "end": 10}])
+
+    def export(*extra):
+        out, review = tmp_path / "gold.jsonl", tmp_path / "review.jsonl"
+        r = subprocess.run([sys.executable, "-m", "assistant.cli", "feedback", "export", "--data", str(data),
+                            "--out", str(out), "--review", str(review), *extra],
+                           capture_output=True, text=True, cwd=ROOT, timeout=120)
+        return r, (out.read_text(encoding="utf-8") + review.read_text(encoding="utf-8") if r.returncode == 0 else "")
+
+    r, text = export("--index", str(tmp_path / "index"))
+    assert r.returncode == 0, r.stderr
+    assert "sociale medier" in text and SECRET not in text and "krænkelse" not in text
+    assert "left out 2 rated answer(s) quoting internal documents" in r.stderr
+    r, text = export("--index", str(tmp_path / "index"), "--include-internal")
+    assert SECRET in text
+    r, _ = export("--index", str(tmp_path / "no-index"))       # cannot tell what is internal: refuses
+    assert r.returncode == 2 and "--include-internal" in r.stderr
