@@ -140,11 +140,13 @@ def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = Fa
         form = await request.form(max_files=0, max_fields=5)
         token = request.cookies.get(COOKIE)
         viewer = sessions.viewer(token)
+        response = RedirectResponse("/", status_code=303)
         if viewer.user is not None and same_token(form.get("csrf"), viewer.csrf):
             sessions.end(token)
             audit.record(viewer.user.name, "logout")
-        response = RedirectResponse("/", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
+            response.delete_cookie(COOKIE, path="/")
+        elif viewer.user is None:
+            response.delete_cookie(COOKIE, path="/")     # an expired or unknown session: tidy the cookie
         return response
 
     @app.get("/kilde/{doc_id}", include_in_schema=False)
