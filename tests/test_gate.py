@@ -71,3 +71,22 @@ def test_gold_regression_blocks_the_automatic_switch_and_the_admin_override_perf
     [switch] = [e for e in AuditLog(tmp_path / "data").entries() if e["action"] == "switch_anyway"]
     assert switch["user"] == "hanne" and switch["details"]["version"] == state.version
     assert re.match(r"\d{4}-\d\d-\d\dT", switch["time"])
+
+
+def test_gold_sets_from_the_bundled_file_the_feedback_and_the_organisations_own(tmp_path):
+    from assistant.feedback import FeedbackStore
+    own = tmp_path / "egen.jsonl"
+    own.write_text('{"id": "o1", "question": "hvem behandler krænkelsessager?", '
+                   '"relevant": [{"document": "kraenkelser", "text": "trivselsudvalget"}]}\n', encoding="utf-8")
+    data = tmp_path / "data"
+    FeedbackStore(data).record("hvad siger kodekset om sociale medier?", True, False,
+                               [{"document": "aalborg-byraad-adfaerdskodeks", "text": "sociale medier",
+                                 "start": 0, "end": 14}])
+    FeedbackStore(data).record("hvor mange feriedage?", False, True, [])
+    gold = Gate(["bundled", "feedback", str(own)], data_dir=data).gold()
+    assert len(gold) == 67 + 1 + 1
+    fb = [g for g in gold if g.id.startswith("fb-")]
+    assert [g.question for g in fb] == ["hvad siger kodekset om sociale medier?"]    # up-votes only
+    assert fb[0].relevant == (("aalborg-byraad-adfaerdskodeks", "sociale medier"),)
+    assert gold[-1].relevant == (("kraenkelser", "trivselsudvalget"),)
+    assert Gate(["feedback"], data_dir=tmp_path / "empty").gold() == []

@@ -113,8 +113,11 @@ def test_anonymous_client_cannot_get_an_internal_sentence_by_any_route(server):
     fns = dependencies(url)
     load = call(url, fns["load"], [], uuid.uuid4().hex[:10])
     assert "Aalborg Kommune" in json.dumps(load, ensure_ascii=False) and not leaked(json.dumps(load))
-    assert TITLE in json.dumps(call(url, fns["load"], [], uuid.uuid4().hex[:10], session_cookie(url)),
-                               ensure_ascii=False)
+    types = json.dumps(load["output"]["data"][2], ensure_ascii=False)
+    assert "adfærdskodeks" in types and "retningslinje" not in types     # only the internal document has it
+    staff_load = call(url, fns["load"], [], uuid.uuid4().hex[:10], session_cookie(url))
+    assert TITLE in json.dumps(staff_load, ensure_ascii=False)
+    assert "retningslinje" in json.dumps(staff_load["output"]["data"][2], ensure_ascii=False)
 
     # a staff member asks, logs out (the page keeps its state), then clicks the quote: refused
     session, cookies = uuid.uuid4().hex[:10], session_cookie(url)
