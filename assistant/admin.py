@@ -6,8 +6,6 @@ looked up among the corpus' files and never used as paths.
 """
 from __future__ import annotations
 
-import os
-from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Request

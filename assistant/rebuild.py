@@ -19,6 +19,7 @@ from .audit import AuditLog
 from .index import Index, build_index, resolve_current, switch_version
 from .text_da import Analyzer
 
+ORDER = ("read", "embed", "write", "gate")
 STAGES = {"read": "Læser dokumenterne", "embed": "Beregner vektorer", "write": "Skriver den nye version",
           "gate": "Måler den nye version på guldsættet"}
 
@@ -85,8 +86,8 @@ class Rebuilder:
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         w = self._weights()
-        before = sum(w[s] for s in ("read", "embed", "write", "gate")[:("read", "embed", "write", "gate").index(stage)])
-        pct = before + (w[stage] * done / total if total else w[stage] if done else 0)
+        before = sum(w[s] for s in ORDER[:ORDER.index(stage)])
+        pct = before + (w[stage] * done / total if total else 0)
         self._set(stage=stage, message=STAGES[stage], percent=min(99, int(pct)))
 
     def _run(self, user: str) -> None:

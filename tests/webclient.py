@@ -1,5 +1,4 @@
 """In-process server for tests of the session layer and the administration page (FastAPI TestClient)."""
-import contextlib
 import re
 import shutil
 
@@ -42,8 +41,3 @@ def login(client, name="hanne", password=PASSWORD):
 def csrf(client, path="/admin") -> str:
     return CSRF.search(client.get(path).text).group(1)
 
-
-@contextlib.contextmanager
-def entered(client):
-    with client:
-        yield client
