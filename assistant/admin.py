@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from .audit import AuditLog
 from .gate import METRIC_NAMES, METRICS
-from .index import resolve_current
+from .index import IndexDamaged, resolve_current
 from .meta import VISIBILITIES
 from .pages import attr, csrf_field, esc, message_page, page
 from .rebuild import Rebuilder
@@ -237,7 +237,10 @@ class AdminPage:
     def _index_section(self, viewer: Viewer) -> str:
         st = self.rebuilder.state()
         idx = self._index()
-        current = resolve_current(self.assistant.index_dir)
+        try:
+            current = resolve_current(self.assistant.index_dir)
+        except IndexDamaged:
+            current = None
         head = (f"<p>Version i brug: <code id=\"version\">{esc(current.name if current else 'intet indeks')}</code>"
                 + (f" · {len(idx.documents)} dokumenter, {len(idx.chunks)} afsnit" if idx else "") + "</p>")
         gate = self.rebuilder.gate

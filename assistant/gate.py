@@ -136,5 +136,7 @@ def _Pinned(base, index, tick):
                 tick()
 
     p = Pinned(base.settings, base.index_dir, base.embedder, base.abstain)
-    p.span_vectors = base.span_vectors
+    for shared in ("span_vectors", "ranker", "use_stored_spans"):     # same model, ranker and settings
+        if hasattr(base, shared):
+            setattr(p, shared, getattr(base, shared))
     return p

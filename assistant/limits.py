@@ -32,6 +32,7 @@ class Limits:
     votes_per_minute: int = 20               # per browser session
     # server
     upload_bytes: int = 1 * MB           # Gradio's upload route (the chat has no file inputs)
+    document_upload_bytes: int = 20 * MB  # one document uploaded on the administration page
     monitoring: bool = False             # Gradio's /monitoring routes
 
     @classmethod

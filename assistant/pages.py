@@ -1,14 +1,15 @@
 """Small server-rendered pages around the chat: log-in, the source view, the user line.
 
-Every string from documents, users or requests passes ``esc`` (text) or ``attr`` (attribute
-values) before it reaches the page. Pages that can show internal text are sent with
+Every string from documents, users or requests passes the project's one escaping function,
+``escape.page_text``, before it reaches the page: ``esc`` for text, ``attr`` for attribute
+values (which also escapes quotes). Pages that can show internal text are sent with
 ``Cache-Control: no-store`` and may not be framed by other sites.
 """
 from __future__ import annotations
 
-import html
 import secrets
 
+from .escape import page_text
 from .session import Viewer
 
 CSS = """
@@ -38,14 +39,14 @@ NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Po
             "X-Content-Type-Options": "nosniff"}
 
 
-def esc(s) -> str:
-    """Text content: shown as itself, never as markup."""
-    return html.escape("" if s is None else str(s), quote=False)
+def esc(s, mode: str = "inline") -> str:
+    """Text content: shown as itself, never as markup (``mode`` as in ``escape.page_text``)."""
+    return page_text(s, mode)
 
 
 def attr(s) -> str:
-    """An attribute value between double quotes."""
-    return html.escape("" if s is None else str(s), quote=True)
+    """An attribute value between double or single quotes."""
+    return page_text(s).replace('"', "&quot;").replace("'", "&#39;")
 
 
 def csp(nonce: str) -> dict:
@@ -94,10 +95,11 @@ def source_page(doc, start: int | None, end: int | None) -> tuple[str, dict]:
     meta = " · ".join(x for x in (doc.organisation, doc.title, doc.doc_type, doc.date or "") if x)
     badge = " <span class=\"intern\">intern</span>" if doc.internal else ""
     if start is not None and end is not None and 0 <= start < end <= len(text):
-        shown = f"{esc(text[:start])}<mark id=\"citat\">{esc(text[start:end])}</mark>{esc(text[end:])}"
+        shown = (f"{esc(text[:start], 'verbatim')}<mark id=\"citat\">{esc(text[start:end], 'verbatim')}</mark>"
+                 f"{esc(text[end:], 'verbatim')}")
         script = "document.getElementById('citat').scrollIntoView({block: 'center'});"
     else:
-        shown, script = esc(text), ""
+        shown, script = esc(text, "verbatim"), ""
     body = (f"<header class=\"top\"><h1>{esc(doc.title)}{badge}</h1><a href=\"/\">Til chatten</a></header>"
             f"<p class=\"muted\">{esc(meta)}</p><section><pre class=\"tekst\" id=\"dokument\">{shown}</pre></section>")
     return page(doc.title, body, script)

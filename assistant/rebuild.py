@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .audit import AuditLog
-from .index import Index, build_index, resolve_current, switch_version
+from .index import Index, IndexDamaged, build_index, resolve_current, switch_version
 from .text_da import Analyzer
 
 ORDER = ("read", "embed", "write", "gate")
@@ -101,7 +101,10 @@ class Rebuilder:
             self._set(version=summary.version, summary=info)
             if self.gate is None:
                 return self._finish(user, summary.version, info)
-            current = resolve_current(self.root)
+            try:
+                current = resolve_current(self.root)
+            except IndexDamaged:                                # nothing sound to compare with
+                current = None
             if current is None or not (summary.added or summary.changed or summary.removed):
                 switch_version(self.root, summary.version)      # nothing to compare with, or nothing changed
                 return self._finish(user, summary.version, info)
@@ -154,7 +157,10 @@ class Rebuilder:
         st = self.state()
         if st.status != "blocked" or not st.version:
             return False
-        current = resolve_current(self.root)
+        try:
+            current = resolve_current(self.root)
+        except IndexDamaged:
+            current = None
         if current is None or current.name != st.version:
             shutil.rmtree(self.root / st.version, ignore_errors=True)
         self.audit.record(user, "discard", version=st.version)

@@ -22,12 +22,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .limits import limits
 from .load import LoadError, decode_text, read_document
 from .meta import (MAX_FIELD_CHARS, SIDECAR_SUFFIX, VISIBILITIES, MetadataError, check_visibility, normalise_date,
                    sidecar_path)
 
 MB = 1024 * 1024
-UPLOAD_BYTES = 20 * MB          # default limit of one upload (ASSISTANT_DOCUMENT_UPLOAD_BYTES)
 KINDS = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "txt": ".txt"}
 NAMES = {"pdf": "PDF", "docx": "Word (DOCX)", "html": "HTML", "txt": "tekst"}
 # what the client's file name may end in for each kind of content
@@ -42,11 +42,8 @@ class UploadError(ValueError):
 
 
 def upload_limit() -> int:
-    raw = os.environ.get("ASSISTANT_DOCUMENT_UPLOAD_BYTES")
-    try:
-        return int(raw) if raw else UPLOAD_BYTES
-    except ValueError:
-        raise ValueError(f"ASSISTANT_DOCUMENT_UPLOAD_BYTES={raw!r} is not a number of bytes") from None
+    """Largest document the administration page takes (``ASSISTANT_DOCUMENT_UPLOAD_BYTES``, limits.py)."""
+    return limits().document_upload_bytes
 
 
 def sniff(data: bytes) -> str | None:

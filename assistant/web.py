@@ -24,7 +24,6 @@ from .session import COOKIE, LOGIN_COOKIE, MAX_AGE, Sessions, same_token
 from .users import UserStore
 
 OPEN_PATHS = ("/login",)          # reachable without a session under --require-login
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def _local(next_url: str | None) -> str:
@@ -62,27 +61,13 @@ class LoginRequired:
         await response(scope, receive, send)
 
 
-class SameOrigin:
-    """A state-changing request whose ``Origin`` names another site is refused (403)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope.get("method") not in SAFE_METHODS:
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            origin = headers.get("origin")
-            if origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
-                return await PlainTextResponse("requests from another site are not accepted",
-                                               status_code=403)(scope, receive, send)
-        return await self.app(scope, receive, send)
-
-
 def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = False, gate=None,
                feedback=None) -> FastAPI:
     import gradio as gr
 
-    from .ui import CSS, build_app
+    from .guard import RequestGuard
+    from .limits import limits
+    from .ui import CSS, _theme, build_app
 
     users, audit = UserStore(data_dir), AuditLog(data_dir)
     sessions = Sessions(users)
@@ -172,11 +157,13 @@ def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = Fa
     blocks = build_app(assistant, feedback, viewer_of=lambda request: sessions.viewer_of(
         getattr(request, "cookies", None) if request is not None else None))
     blocks.queue(default_concurrency_limit=4)
-    app = gr.mount_gradio_app(app, blocks, path="/", css=CSS, show_error=False, footer_links=[],
-                              run_history=False, enable_monitoring=False)
+    lim = limits()
+    app = gr.mount_gradio_app(app, blocks, path="/", css=CSS, theme=_theme(), show_error=False, footer_links=[],
+                              run_history=False, max_file_size=lim.upload_bytes, enable_monitoring=lim.monitoring)
     if require_login:
         app.add_middleware(LoginRequired, sessions=sessions)
-    app.add_middleware(SameOrigin)
+    # outermost: foreign-Origin writes refused, Gradio's upload route bounded (issue 19), on every route
+    app.add_middleware(RequestGuard, upload_bytes=lim.upload_bytes)
     return app
 
 
@@ -188,4 +175,5 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, corpus: Path | N
     app = create_app(assistant, Path(corpus or assistant.settings.corpus_dir),
                      Path(data_dir or assistant.settings.data_dir), require_login, gate)
     print(f"Kodeks-assistenten: http://{host}:{port}/ (administration: /admin)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+    # a browser's or client's open event stream must not hold a shutdown (SIGTERM, Ctrl-C) for long
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, timeout_graceful_shutdown=3)

@@ -2,6 +2,7 @@
 the chat API with every filter, forged event calls, the page and its config, the source view
 by id, Gradio's file route. Staff get the same sentences through the same routes (real model,
 `assistant serve` in a subprocess)."""
+import html
 import json
 import re
 import shutil
@@ -31,7 +32,7 @@ PASSWORD = "korrekt-hest-batteri"
 
 def leaked(text: str) -> list[str]:
     """Internal passages (any 24 characters of a sentence, or the title) found in ``text``."""
-    t = " ".join(text.split()).lower()
+    t = " ".join(html.unescape(text).split()).lower()      # pages escape punctuation as &#45; etc.
     out = [TITLE] if TITLE.lower() in t else []
     for s in SENTENCES:
         s = s.lower()
@@ -57,7 +58,7 @@ def server(tmp_path_factory):
 def session_cookie(url) -> dict:
     with httpx.Client(base_url=url, follow_redirects=False) as c:
         page = c.get("/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        token = html.unescape(re.search(r'name="csrf" value="([^"]+)"', page.text).group(1))
         r = c.post("/login", data={"csrf": token, "name": "ole", "password": PASSWORD})
         assert r.status_code == 303
         return {"kodeks_session": c.cookies["kodeks_session"]}
@@ -102,7 +103,7 @@ def test_anonymous_client_cannot_get_an_internal_sentence_by_any_route(server):
     assert "Kilde:" in seen                                     # public passages were quoted meanwhile
 
     staff = Client(url, verbose=False, headers={"Cookie": f"kodeks_session={session_cookie(url)['kodeks_session']}"})
-    assert SENTENCES[0] in ask(staff, "hvem behandler krænkelsessager?")   # the same route works for staff
+    assert SENTENCES[0] in html.unescape(ask(staff, "hvem behandler krænkelsessager?"))   # the same route works for staff
 
     # the page, its config (initial filter choices and overview) and the API description
     for path in ("", "config", "gradio_api/info", "gradio_api/info?all_endpoints=true"):
@@ -112,21 +113,22 @@ def test_anonymous_client_cannot_get_an_internal_sentence_by_any_route(server):
     # the chat's own events as the browser calls them: page load (user line, filters, overview)
     fns = dependencies(url)
     load = call(url, fns["load"], [], uuid.uuid4().hex[:10])
-    assert "Aalborg Kommune" in json.dumps(load, ensure_ascii=False) and not leaked(json.dumps(load))
+    assert "Aalborg Kommune" in json.dumps(load, ensure_ascii=False)
+    assert not leaked(json.dumps(load, ensure_ascii=False))
     types = json.dumps(load["output"]["data"][2], ensure_ascii=False)
     assert "adfærdskodeks" in types and "retningslinje" not in types     # only the internal document has it
     staff_load = call(url, fns["load"], [], uuid.uuid4().hex[:10], session_cookie(url))
-    assert TITLE in json.dumps(staff_load, ensure_ascii=False)
+    assert TITLE in html.unescape(json.dumps(staff_load, ensure_ascii=False))
     assert "retningslinje" in json.dumps(staff_load["output"]["data"][2], ensure_ascii=False)
 
     # a staff member asks, logs out (the page keeps its state), then clicks the quote: refused
     session, cookies = uuid.uuid4().hex[:10], session_cookie(url)
     answer = call(url, fns["ask"], ["hvem behandler krænkelsessager?", [], "Alle", "Alle", None], session, cookies)
     chat = answer["output"]["data"][0]
-    assert SENTENCES[0] in content_text(chat[1]["content"])
+    assert SENTENCES[0] in html.unescape(content_text(chat[1]["content"]))
     select = {"index": 1, "value": chat[1]["content"], "selected": True}
     opened = call(url, fns["select"], [None], session, cookies, select)
-    assert SENTENCES[0] in json.dumps(opened, ensure_ascii=False)
+    assert SENTENCES[0] in html.unescape(json.dumps(opened, ensure_ascii=False))
     anonymous_click = call(url, fns["select"], [None], session, None, select)
     assert not leaked(json.dumps(anonymous_click, ensure_ascii=False))
     assert "findes ikke" in json.dumps(anonymous_click, ensure_ascii=False)

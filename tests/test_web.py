@@ -1,5 +1,6 @@
 """Log-in, sessions, CSRF, --require-login and the administration page, in process (fake embedder;
 the real model and a real browser are in test_admin_browser.py and test_internal_server.py)."""
+import html
 import json
 import re
 
@@ -23,14 +24,14 @@ def site(tmp_path):
 
 
 def flash(client) -> str:
-    return " ".join(re.findall(r'class="flash [^"]*"[^>]*>([^<]*)<', client.get("/admin").text))
+    return html.unescape(" ".join(re.findall(r'class="flash [^"]*"[^>]*>([^<]*)<', client.get("/admin").text)))
 
 
 def test_login_sets_a_strict_httponly_cookie_and_logout_needs_the_csrf_token(site):
     client, app, _, tmp = site
     assert client.get("/whoami").text == "ikke logget ind"
     page = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    token = html.unescape(re.search(r'name="csrf" value="([^"]+)"', page.text).group(1))
     r = client.post("/login", data={"name": "hanne", "password": PASSWORD, "next": "/admin"})
     assert r.status_code == 400 and "forældet" in r.text                     # no CSRF token
     r = client.post("/login", data={"csrf": token, "name": "hanne", "password": "forkert-kodeord"})
@@ -194,7 +195,7 @@ def test_rebuild_runs_in_the_background_and_a_failed_one_changes_nothing(site):
     client.post("/admin/genopbyg", data={"csrf": csrf(client)})
     state = app.state.rebuilder.wait(120)
     assert state.status == "done" and state.percent == 100 and len(state.summary["added"]) == 1
-    page = client.get("/admin").text
+    page = html.unescape(client.get("/admin").text)
     assert 'id="fremdrift" max="100" value="100"' in page and "Færdig: indekset er genopbygget" in page
     second = resolve_current(tmp / "index").name
     assert second != first and second == state.version
@@ -205,7 +206,7 @@ def test_rebuild_runs_in_the_background_and_a_failed_one_changes_nothing(site):
     client.post("/admin/genopbyg", data={"csrf": csrf(client)})
     state = app.state.rebuilder.wait(120)
     assert state.status == "failed" and "katalog.csv line 2, column 3" in state.message
-    page = client.get("/admin").text
+    page = html.unescape(client.get("/admin").text)
     assert "Genopbygningen mislykkedes" in page and "Indekset er uændret" in page
     assert resolve_current(tmp / "index").name == second and not list((tmp / "index").glob(".tmp-*"))
     actions = [e["action"] for e in AuditLog(tmp / "data").entries()]

@@ -1,4 +1,5 @@
 """In-process server for tests of the session layer and the administration page (FastAPI TestClient)."""
+import html
 import re
 import shutil
 
@@ -34,10 +35,10 @@ def make_site(tmp_path, embedder, extra=None, gate=None, require_login=False):
 
 def login(client, name="hanne", password=PASSWORD):
     page = client.get("/login")
-    token = CSRF.search(page.text).group(1)
+    token = html.unescape(CSRF.search(page.text).group(1))
     return client.post("/login", data={"csrf": token, "name": name, "password": password, "next": "/admin"})
 
 
 def csrf(client, path="/admin") -> str:
-    return CSRF.search(client.get(path).text).group(1)
+    return html.unescape(CSRF.search(client.get(path).text).group(1))
 
