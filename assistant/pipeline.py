@@ -166,7 +166,11 @@ class Assistant:
             mode: str = "hybrid", top_hits: int = 4, timings: dict | None = None) -> Answer:
         """Answer with up to ``k`` verbatim quotes, or abstain. ``timings`` (when given) receives
         seconds per stage: embed, dense, bm25, fusion, extract."""
-        prepared = prepare_question(question)
+        return self._answer(prepare_question(question), filters, k, mode, top_hits, timings)
+
+    def _answer(self, prepared: Prepared, filters: Filters | None, k: int, mode: str, top_hits: int,
+                timings: dict | None) -> Answer:
+        """Retrieve, extract and compose (or abstain) for one prepared question within ``filters``."""
         q = prepared.question
         index = self.index
         clock = Stopwatch(timings)
