@@ -40,6 +40,7 @@ def cmd_index(args) -> int:
 def cmd_ask(args) -> int:
     from .retrieve import Filters
     assistant = _assistant(args)
+    assistant.warm_up()                 # model, index and word lists load side by side
     answer = assistant.ask(args.question, Filters(args.org, args.type), k=args.k,
                            mode=args.retriever)
     if args.json:
@@ -59,7 +60,7 @@ def cmd_feedback_export(args) -> int:
     from .feedback import FeedbackStore
     settings = Settings.from_env(data_dir=Path(args.data) if args.data else None)
     store = FeedbackStore(settings.data_dir)
-    if not store.path.exists():
+    if not store.files():
         raise FileNotFoundError(f"no feedback yet: {store.path} does not exist")
     with contextlib.ExitStack() as files:
         out = files.enter_context(open(args.out, "w", encoding="utf-8")) if args.out else sys.stdout
@@ -198,10 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
     from .index import IndexMismatch, MissingIndex
-    from .pipeline import EmptyQuestion
+    from .pipeline import EmptyQuestion, UnclearQuestion
     from .provision import ModelError
     try:
         return args.func(args)
+    except UnclearQuestion as exc:
+        print(f"error: {exc}, e.g. assistant ask \"hvad siger kodekset om sociale medier?\"", file=sys.stderr)
     except EmptyQuestion:
         print("error: the question is empty; ask something, e.g. assistant ask \"hvad siger kodekset om sociale medier?\"",
               file=sys.stderr)
@@ -210,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the previous index is still in place", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - one line for the user; ASSISTANT_DEBUG=1 shows the traceback
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (ASSISTANT_DEBUG=1 shows the traceback)", file=sys.stderr)
     return 2
 
 

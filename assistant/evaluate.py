@@ -35,6 +35,11 @@ class Gold:
     style: str = ""                         # plain, colloquial, misspelled, english
     organisations: tuple[str, ...] = ()     # organisations the question names
     fold: str = ""                          # the organisation unit for leave-one-organisation-out
+    filters: tuple[tuple[str, str], ...] = ()   # ("organisation" | "doc_type", value): asked with these filters
+
+    def search_filters(self):
+        from .retrieve import Filters
+        return Filters(**dict(self.filters)) if self.filters else None
 
     def group(self, by: str) -> list[str]:
         """The rows of a breakdown this question belongs to."""
@@ -67,9 +72,11 @@ def load_gold(paths) -> list[Gold]:
                     rel = tuple((r["document"], collapse(r["text"])) for r in row["relevant"])
                     orgs = tuple(row.get("organisations") or ())
                     fold = row.get("fold") or (orgs[0] if orgs else "")
+                    filters = tuple(sorted((k, str(v)) for k, v in (row.get("filters") or {}).items()
+                                           if k in ("organisation", "doc_type") and v))
                     out.append(Gold(str(row["id"]), row["question"], rel, row.get("kind", ""),
-                                    row.get("style", ""), orgs, fold))
-                except (ValueError, KeyError, TypeError) as exc:
+                                    row.get("style", ""), orgs, fold, filters))
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     raise ValueError(f"{path}:{n}: not a gold line ({exc}); expected "
                                      '{"id", "question", "relevant": [{"document", "text"}]}') from exc
     return out
@@ -118,7 +125,7 @@ def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", fold_rankers: di
         if fold_rankers is not None:
             assistant.ranker = fold_rankers.get(g.fold or "(none)", shipped)
         try:
-            answer = assistant.ask(g.question, mode=mode)
+            answer = assistant.ask(g.question, g.search_filters(), mode=mode)
         finally:
             assistant.ranker = shipped
         hits = list(answer.hits)[:10]
@@ -215,7 +222,7 @@ def abstain_inputs(assistant, gold: list[Gold]) -> list[tuple[bool, float, objec
     try:
         out = []
         for g in gold:
-            a = assistant.ask(g.question)
+            a = assistant.ask(g.question, g.search_filters())
             out.append((g.answerable, a.confidence, Coverage((), a.missing_terms, a.english)))
         return out
     finally:

@@ -127,8 +127,9 @@ class Candidates:
 
 
 def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents: dict, analyzer: Analyzer,
-           ranker=None) -> Candidates:
-    """Candidate quotes of the top hits, with their features and (given a ranker) their scores."""
+           ranker=None, store=None) -> Candidates:
+    """Candidate quotes of the top hits, with their features and (given a ranker) their scores.
+    Their vectors come from the index's store (computed at build time) or ``span_vectors``."""
     from .rank import features
     spans, owners = [], []
     for r, h in enumerate(hits):
@@ -138,9 +139,9 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
     if not spans:
         return Candidates([], np.zeros((0, len(qvec)), np.float32), np.zeros((0, 0), np.float32))
     texts = [s.text for s in spans]
-    vecs = span_vectors.passages(texts)
+    vecs = span_vectors.passages(texts, store)
     dense = vecs @ qvec
-    sym = span_vectors.queries(texts) @ qvec
+    sym = span_vectors.queries(texts, store) @ qvec
     X = features(question, spans, hits, dense, sym, documents, analyzer)
     scores = ranker.score(X) if ranker is not None else dense
     scored = [Scored(s, h, float(sc), float(d), float(y))

@@ -11,6 +11,7 @@ Layout of an index root (``index/`` by default)::
     v-.../dense.faiss      FAISS index (exact inner product, or HNSW), ids stable per chunk
     v-.../bm25/            bm25s index over analysed chunk text (JSON + .npy, no pickle)
     v-.../organisations.json  canonical organisation names and their aliases
+    v-.../spans.*.npy      vectors of the candidate quotes (see assistant/spanstore.py)
 
 A build writes a new version into ``.tmp-*`` and then swaps the ``current``
 symlink with an atomic rename, so a reader sees either the old or the new
@@ -37,14 +38,17 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import __version__
+from . import index_files as files
 from .chunk import chunk_document
 from .clean import clean_text, learn_boilerplate, strip_page_furniture
 from .config import Settings
 from .coverage import Vocabulary
+from .limits import ENV, limits
 from .load import LoadError, read_document
 from . import orgs
 from .meta import (CATALOGUE, SIDECAR_SUFFIX, Meta, MetadataError, catalogue_line, read_catalogue, read_sidecar,
                    resolve, sidecar_path)
+from .spanstore import SpanStore, build_spans, save_spans
 from .types import RawDocument
 from .text_da import Analyzer
 from .types import Chunk, Document, Skipped
@@ -62,7 +66,19 @@ class MissingIndex(RuntimeError):
     pass
 
 
+IndexDamaged = files.IndexDamaged
+
+
+class IndexWriteError(RuntimeError):
+    """Writing a new version failed (e.g. disk full); the previous version is untouched."""
+
+
 # ------------------------------------------------------------------ helpers
+
+def _document(row: dict) -> Document:
+    """A Document from its documents.jsonl row (checked by index_files.read_documents)."""
+    return Document(**{**row, "page_starts": tuple(row["page_starts"]), "org_aliases": tuple(row["org_aliases"])})
+
 
 def passage_text(doc: Document, chunk: Chunk) -> str:
     """What is embedded and keyword-indexed for a chunk: its context, then its text."""
@@ -81,11 +97,6 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def faiss_id(chunk_id: str) -> int:
@@ -118,6 +129,9 @@ class Index:
     bm25: object
     analyzer: Analyzer
     _pos_of_id: dict[int, int] = field(default_factory=dict, repr=False)
+    _organisations: dict[str, list[str]] | None = field(default=None, repr=False)   # organisations.json, checked
+    # stored vectors of the candidate quotes (memory-mapped, checked at load), or None for an index without them
+    spans: SpanStore | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -126,11 +140,9 @@ class Index:
     @cached_property
     def organisations(self) -> orgs.Registry:
         """Canonical organisation names of the indexed documents and every alias that names them."""
-        path = self.path / "organisations.json"
-        try:
-            return orgs.Registry.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, AttributeError):
-            return organisation_registry(self.documents.values())
+        if self._organisations is not None:
+            return orgs.Registry.from_json(self._organisations)
+        return organisation_registry(self.documents.values())
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -140,34 +152,33 @@ class Index:
 
     @classmethod
     def load(cls, root: Path, model_id: str | None = None, settings: Settings | None = None) -> "Index":
+        """Load the ``current`` version; every file is checked first (IndexDamaged names what is wrong)."""
         root = Path(root)
         version = resolve_current(root)
         if version is None:
             raise MissingIndex(f"No index in {root}. Build it with: assistant index --index {root}")
-        try:
-            manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IndexMismatch(f"The index in {root} is unreadable ({exc}). Rebuild it: assistant index") from exc
+        manifest = files.read_manifest(root, version)
         problem = manifest_problem(manifest, model_id, settings)
         if problem:
             raise IndexMismatch(f"The index in {root} {problem}. Rebuild it: assistant index --index {root}")
-        import bm25s
-        import faiss
-
-        documents = {}
-        for row in _read_jsonl(version / "documents.jsonl"):
-            row["page_starts"] = tuple(row.get("page_starts") or ())
-            row["org_aliases"] = tuple(row.get("org_aliases") or ())
-            documents[row["id"]] = Document(**row)
-        chunks = [Chunk.from_json(r) for r in _read_jsonl(version / "chunks.jsonl")]
-        vectors = np.load(version / "vectors.npy", allow_pickle=False)
-        if len(vectors) != len(chunks) or (len(chunks) and vectors.shape[1] != manifest["dim"]):
-            raise IndexMismatch(f"The index in {root} is inconsistent (vectors vs chunks). Rebuild it: assistant index")
-        fidx = faiss.read_index(str(version / "dense.faiss"))
-        bm25 = bm25s.BM25.load(str(version / "bm25"), load_corpus=False, show_progress=False) if chunks else None
-        analyzer = Analyzer(**manifest["analyzer"])
-        pos = {faiss_id(c.id): i for i, c in enumerate(chunks)}
-        return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos)
+        files.check_manifest(root, version, manifest)
+        doc_rows = files.read_documents(root, version, manifest)
+        documents = {r["id"]: _document(r) for r in doc_rows}
+        chunk_rows = files.read_chunks(root, version, manifest, {d.id: d.text for d in documents.values()})
+        chunks = [Chunk.from_json(r) for r in chunk_rows]
+        vectors = files.read_vectors(root, version, len(chunks), manifest["dim"])
+        ids = np.array([faiss_id(c.id) for c in chunks], dtype=np.int64)
+        fidx = files.read_faiss(root, version, ids, manifest["dim"])
+        bm25 = files.read_bm25(root, version, len(chunks))
+        try:
+            analyzer = Analyzer(**manifest["analyzer"])
+        except TypeError as exc:
+            raise files.IndexDamaged(root, f"{version.name}/manifest.json: 'analyzer' has unknown settings") from exc
+        pos = {int(i): n for n, i in enumerate(ids)}
+        organisations = files.read_organisations(root, version, {d.organisation for d in documents.values()
+                                                                 if d.organisation and d.organisation != orgs.UNKNOWN})
+        spans = SpanStore.load(version, manifest["dim"], root)
+        return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos, organisations, spans)
 
     # -- search
     def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -209,7 +220,7 @@ def resolve_current(root: Path) -> Path | None:
     link = Path(root) / CURRENT
     if not link.is_symlink() and not link.is_dir():
         return None
-    target = link.resolve()
+    target = files.resolve(link)
     return target if (target / "manifest.json").is_file() else None
 
 
@@ -226,6 +237,9 @@ class BuildSummary:
     embedded: int = 0                # chunks embedded in this build
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    spans: int = 0                   # candidate quotes with stored vectors
+    spans_embedded: int = 0          # of which embedded in this build (the rest reused)
+    spans_seconds: float = 0.0
     full_rebuild: str | None = None  # why everything was re-embedded
     version: str = ""
     unknown: list[dict] = field(default_factory=list)   # documents with unknown metadata and the fix
@@ -240,8 +254,8 @@ class BuildSummary:
         if self.full_rebuild:
             lines.append(f"Full rebuild: {self.full_rebuild}.")
         lines.append(f"added {len(self.added)}, changed {len(self.changed)}, removed {len(self.removed)}, "
-                     f"unchanged {len(self.unchanged)}; {self.chunks} chunks ({self.embedded} embedded) "
-                     f"in {self.seconds:.1f} s")
+                     f"unchanged {len(self.unchanged)}; {self.chunks} chunks ({self.embedded} embedded), "
+                     f"{self.spans} candidate quotes ({self.spans_embedded} embedded) in {self.seconds:.1f} s")
         for s in self.skipped:
             lines.append(f"skipped {s.path}: {s.reason}")
         if self.unknown:
@@ -372,38 +386,31 @@ def _vector_key(text: str) -> str:
 
 
 def _previous(root: Path, model_id: str, params: dict) -> tuple[dict, dict, str | None]:
-    """(documents of the current index by id, vector by embedded-text hash, why nothing can be reused)."""
-    version = resolve_current(root)
-    if version is None:
-        return {}, {}, None
+    """(documents of the current index by id, vector by embedded-text hash, why nothing can be reused).
+
+    A damaged current version is not reused at all: everything is rebuilt beside it.
+    """
     try:
-        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}, {}, "the previous index is unreadable"
-    if not isinstance(manifest, dict):
-        return {}, {}, "the previous index is unreadable"
-    old_docs = manifest.get("documents", {}) if isinstance(manifest.get("documents"), dict) else {}
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        return old_docs, {}, "the index schema changed"
-    if manifest.get("model") != model_id:
-        return old_docs, {}, f"the embedding model changed ({manifest.get('model')} -> {model_id})"
-    if manifest.get("chunking") != params["chunking"]:
-        return old_docs, {}, f"chunking parameters changed ({manifest.get('chunking')} -> {params['chunking']})"
-    try:
-        docs = {}
-        for r in _read_jsonl(version / "documents.jsonl"):
-            r = dict(r)
-            r["page_starts"] = tuple(r.get("page_starts") or ())
-            r["org_aliases"] = tuple(r.get("org_aliases") or ())
-            docs[r["id"]] = Document(**r)
-        chunks = [Chunk.from_json(r) for r in _read_jsonl(version / "chunks.jsonl")]
-        vectors = np.load(version / "vectors.npy", allow_pickle=False)
-        if len(vectors) != len(chunks):
-            raise ValueError("vectors and chunks differ in number")
-        reuse = {_vector_key(passage_text(docs[c.document], c)): v for c, v in zip(chunks, vectors)}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return old_docs, {}, f"the previous index is unreadable ({type(exc).__name__}: {exc})"
-    return old_docs, reuse, None
+        version = resolve_current(root)
+        if version is None:
+            return {}, {}, None
+        manifest = files.read_manifest(root, version)
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            old_docs = manifest.get("documents") if isinstance(manifest.get("documents"), dict) else {}
+            return old_docs, {}, "the index schema changed"
+        files.check_manifest(root, version, manifest)
+        if manifest["model"] != model_id:
+            return manifest["documents"], {}, f"the embedding model changed ({manifest['model']} -> {model_id})"
+        if manifest["chunking"] != params["chunking"]:
+            return manifest["documents"], {}, f"chunking parameters changed ({manifest['chunking']} -> {params['chunking']})"
+        docs = {r["id"]: _document(r) for r in files.read_documents(root, version, manifest)}
+        chunks = [Chunk.from_json(r) for r in files.read_chunks(root, version, manifest,
+                                                                   {i: d.text for i, d in docs.items()})]
+        vectors = files.read_vectors(root, version, len(chunks), manifest["dim"])
+    except files.IndexDamaged as exc:
+        return {}, {}, f"the current index is damaged ({exc.what}); building a fresh one beside it"
+    reuse = {_vector_key(passage_text(docs[c.document], c)): v for c, v in zip(chunks, vectors)}
+    return manifest["documents"], reuse, None
 
 
 def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer: Analyzer | None = None,
@@ -421,6 +428,7 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         for stale in root.glob(".tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         old_docs, reuse, full = _previous(root, embedder.model_id, params)
+        previous_version = resolve_current(root) if not full else None
         summary.full_rebuild = full
         if full:
             log(f"Full rebuild: {full}.")
@@ -447,7 +455,15 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
             if not chunks:
                 summary.skipped.append(Skipped(doc.path, "no text to index"))
                 continue
-            digest = content_hash(corpus / doc.path)
+            if len(chunks) > (cap := limits().chunks_per_document):
+                summary.skipped.append(Skipped(doc.path, f"{len(chunks)} chunks, more than {cap} per document "
+                                                         f"({ENV['chunks_per_document']}); split it if it really is one document"))
+                continue
+            try:
+                digest = content_hash(corpus / doc.path)
+            except OSError as exc:            # removed or made unreadable while the build ran
+                summary.skipped.append(Skipped(doc.path, f"cannot read: {exc.strerror or exc}"))
+                continue
             doc_texts = [passage_text(doc, c) for c in chunks]
             reused = [reuse.get(_vector_key(t)) for t in doc_texts]
             if doc.id not in old_docs:
@@ -474,6 +490,9 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         summary.embedded = len(missing)
         for i, v in zip(missing, vectors_new):
             rows[i] = v
+        spans = build_spans([c for cs in chunk_lists for c in cs], embedder, previous_version)
+        summary.spans, summary.spans_embedded = len(spans.keys), spans.embedded
+        summary.spans_seconds = spans.seconds
         if after_embed is not None:
             after_embed()
 
@@ -488,8 +507,13 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
                           for d, cs in zip(documents, chunk_lists)},
             "chunks": len(all_chunks), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        summary.version = _write_version(root, manifest, documents, all_chunks, vectors, texts,
-                                         analyzer, settings)
+        try:
+            summary.version = _write_version(root, manifest, documents, all_chunks, vectors, texts,
+                                             analyzer, settings, spans)
+        except OSError as exc:        # full disk, quota, read-only folder: the previous index is untouched
+            raise IndexWriteError(f"Could not write the new index version in {root}: "
+                                  f"{exc.strerror or exc}. The previous index is unchanged and still "
+                                  "served; free space and run assistant index again.") from exc
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -524,7 +548,8 @@ def _make_faiss(vectors: np.ndarray, chunks: list[Chunk], ann: str, dim: int):
 
 
 def _write_version(root: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
-                   vectors: np.ndarray, texts: list[str], analyzer: Analyzer, settings: Settings) -> str:
+                   vectors: np.ndarray, texts: list[str], analyzer: Analyzer, settings: Settings,
+                   spans=None) -> str:
     import bm25s
     import faiss
 
@@ -535,6 +560,8 @@ def _write_version(root: Path, manifest: dict, documents: list[Document], chunks
         _write_json(tmp / "organisations.json", organisation_registry(documents).to_json())
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
         faiss.write_index(_make_faiss(vectors, chunks, settings.ann, manifest["dim"]), str(tmp / "dense.faiss"))
+        if spans is not None:
+            save_spans(spans, tmp)
         if chunks:
             bm = bm25s.BM25()
             bm.index([analyzer.tokens(t) or ["∅"] for t in texts], show_progress=False)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import orgs
+from .limits import ENV, limits
 
 SIDECAR_SUFFIX = ".meta.json"
 CATALOGUE = "katalog.csv"
@@ -111,9 +112,18 @@ def read_sidecar(path: Path, corpus: Path | None = None) -> dict:
     if corpus is not None and side.is_symlink() and not side.resolve().is_relative_to(Path(corpus).resolve()):
         raise MetadataError(f"sidecar {side.name} is a symlink out of the corpus folder")
     try:
+        too_large = side.stat().st_size > limits().text_bytes
+    except OSError as exc:
+        raise MetadataError(f"sidecar {side.name} cannot be read: {exc.strerror}") from exc
+    if too_large:
+        raise MetadataError(f"sidecar {side.name} is larger than {limits().text_bytes // 2**20} MB "
+                            f"({ENV['text_bytes']})")
+    try:
         data = json.loads(side.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise MetadataError(f"sidecar {side.name} is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MetadataError(f"sidecar {side.name} is nested too deeply to be metadata") from exc
     if not isinstance(data, dict):
         raise MetadataError(f"sidecar {side.name} must be a JSON object like "
                             '{"organisation": "...", "title": "..."}')

@@ -1,6 +1,8 @@
 """Assistant: the one entry point the CLI, the UI and the eval suite call."""
 from __future__ import annotations
 
+import re
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -13,14 +15,15 @@ from .config import Settings
 from .coverage import Coverage
 from .embed import Embedder
 from .extract import gather, select_quotes
-from .index import BuildSummary, Index, build_index, resolve_current
+from .limits import QUESTION_CHARS
+from .index import BuildSummary, Index, IndexDamaged, build_index, resolve_current
 from .question import Question, analyse
 from .rank import WEIGHTS_PATH, load_ranker
 from .retrieve import Filters, Stopwatch, retrieve
 from .text_da import Analyzer
 from .types import Answer, Hit
 
-MAX_QUESTION_CHARS = 1000
+MAX_QUESTION_CHARS = QUESTION_CHARS
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,15 @@ class EmptyQuestion(ValueError):
     pass
 
 
+class UnclearQuestion(EmptyQuestion):
+    """Only punctuation, symbols or template placeholders ("???", "%s{0}"): nothing to look up."""
+
+
+REPHRASE = "Jeg kan ikke se, hvad der spørges om. Omformulér spørgsmålet med ord, fx »hvad siger kodekset om sociale medier?«"
+_PLACEHOLDER = re.compile(r"%[-+ #0-9.]*[sdifxXorc]|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\{[^{}]*\}|<[^<>]*>")
+_WORD = re.compile(r"[^\W_]{2,}")
+
+
 @dataclass(frozen=True)
 class Prepared:
     question: str
@@ -62,6 +74,8 @@ def prepare_question(question: str | None) -> Prepared:
     q = "".join(c for c in q if c.isprintable())
     if not q.strip():
         raise EmptyQuestion("empty question")
+    if not _WORD.search(_PLACEHOLDER.sub(" ", q)):
+        raise UnclearQuestion(f"no words to look up in {q[:80]!r}; rephrase the question in words")
     notes = ()
     if len(q) > MAX_QUESTION_CHARS:
         q = q[:MAX_QUESTION_CHARS]
@@ -70,12 +84,14 @@ def prepare_question(question: str | None) -> Prepared:
 
 
 class SpanVectors:
-    """Memoised embeddings of candidate quotes in both modes, keyed by their text (bounded, LRU).
+    """Embeddings of candidate quotes in both modes, keyed by their text.
 
-    Quote extraction embeds the sentences of the top passages as passages (for ranking them);
-    the abstention confidence compares the best of them as queries. Both are computed in one
-    batch the first time a sentence comes up; the same passages come back for many questions,
-    so each sentence is embedded once per model while the process lives.
+    Quote extraction compares the sentences of the top passages as passages (for ranking them);
+    the abstention confidence compares the best of them as queries. The index stores both for
+    every candidate (``Index.spans``, computed at build time), so a question embeds nothing but
+    itself. A text missing from the store (an index built before the store, or a candidate rule
+    changed since the build) is embedded in both modes in one batch the first time it comes up
+    and memoised here (bounded, LRU).
     """
 
     def __init__(self, embedder, max_items: int = 100_000):
@@ -86,7 +102,15 @@ class SpanVectors:
     def _embed(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         return list(zip(*self.embedder.embed_both(texts)))
 
-    def _get(self, texts: list[str], mode: int) -> np.ndarray:
+    def _get(self, texts: list[str], mode: int, store=None) -> np.ndarray:
+        stored = store.get(texts) if store is not None else {}
+        if len(stored) == len(set(texts)):
+            return np.stack([stored[t][mode] for t in texts])
+        rest = [t for t in texts if t not in stored]
+        memo = dict(zip(rest, self._memoised(rest, mode)))
+        return np.stack([stored[t][mode] if t in stored else memo[t] for t in texts])
+
+    def _memoised(self, texts: list[str], mode: int) -> np.ndarray:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vecs))
         if missing:
@@ -107,11 +131,11 @@ class SpanVectors:
                 out.append(v[mode])
         return np.stack(out)
 
-    def passages(self, texts: list[str]) -> np.ndarray:
-        return self._get(texts, 0)
+    def passages(self, texts: list[str], store=None) -> np.ndarray:
+        return self._get(texts, 0, store)
 
-    def queries(self, texts: list[str]) -> np.ndarray:
-        return self._get(texts, 1)
+    def queries(self, texts: list[str], store=None) -> np.ndarray:
+        return self._get(texts, 1, store)
 
     def clear(self) -> None:
         with self._lock:
@@ -133,23 +157,56 @@ class Assistant:
         self.abstain = abstain or AbstainRule()
         self.span_vectors = SpanVectors(self.embedder)
         self.ranker = load_ranker(str(WEIGHTS_PATH)) if WEIGHTS_PATH.exists() else None
+        self.use_stored_spans = True      # False: embed candidates on first sight (for the benchmark)
         self._index: Index | None = None
+        self._refused: Path | None = None          # a damaged version `current` pointed at
         self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load everything the first question needs: the model in a background thread (ONNX Runtime
+        and the tokenizer load in native code), the index and the Danish word lists meanwhile.
+        A failure to load either is raised here, in the caller's thread (one message, no thread traceback)."""
+        failed: list[BaseException] = []
+
+        def load_model():
+            try:
+                getattr(self.embedder, "encoder", None)   # an embedder without lazy loading has nothing to warm
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                failed.append(exc)
+
+        loader = threading.Thread(target=load_model, daemon=True)
+        loader.start()
+        try:
+            index = self.index
+            index.analyzer.tokens("kodekset")            # the lemmatiser's dictionary
+            index.vocabulary.check("kodekset")            # the documents' words and word frequencies
+        finally:
+            loader.join()
+        if failed:
+            raise failed[0]
 
     # -- index
     @property
     def index(self) -> Index:
-        current = resolve_current(self.index_dir)
+        try:
+            current = resolve_current(self.index_dir)
+        except IndexDamaged:
+            if self._index is None:
+                raise
+            current = None                        # e.g. a symlink loop: keep serving the version we have
         idx = self._index
-        if idx is None or (current is not None and current != idx.path):
+        if idx is None or (current is not None and current != idx.path and current != self._refused):
             with self._lock:
-                if self._index is None or (current is not None and current != self._index.path):
+                if self._index is None or (current is not None and current != self._index.path
+                                           and current != self._refused):
                     try:
                         self._index = Index.load(self.index_dir, self.embedder.model_id, self.settings)
-                    except Exception:
+                    except Exception as exc:
                         if self._index is None:
                             raise
-                        # keep serving the version we have
+                        # keep serving the version we have; versions never change, so do not retry this one
+                        self._refused = current
+                        print(f"keeping index {self._index.version}: {exc}", file=sys.stderr, flush=True)
             idx = self._index
         return idx
 
@@ -189,8 +246,9 @@ class Assistant:
                         depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings,
                         terms=question.terms)
         clock = Stopwatch(timings)
+        store = index.spans if self.use_stored_spans else None
         cands = gather(question, qvec, hits[:top_hits], self.span_vectors, index.documents, index.analyzer,
-                       self.ranker)
+                       self.ranker, store)
         chosen = select_quotes(cands.scored, cands.vectors, max_quotes=k)
         docs = index.documents
         confidence = self.confidence(cands.scored)

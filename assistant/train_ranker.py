@@ -62,7 +62,8 @@ def collect(assistant, gold, name: str, top_hits: int = 4) -> list[Example]:
         qvec = assistant.embedder.embed_queries([q])[0]
         hits = retrieve(index, q, qvec, k=max(10, top_hits), depth=assistant.settings.fetch_depth,
                         rrf_k=assistant.settings.rrf_k, terms=question.terms)[:top_hits]
-        c = gather(question, qvec, hits, assistant.span_vectors, index.documents, index.analyzer)
+        c = gather(question, qvec, hits, assistant.span_vectors, index.documents, index.analyzer,
+                   store=index.spans)
         y = np.array([g.matches(s.hit.chunk.document, s.span.text) for s in c.scored], bool)
         out.append(Example(g.id, f"{name}:{g.fold or '(none)'}", c.X, y))
     return out

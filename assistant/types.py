@@ -1,6 +1,7 @@
 """What flows between the pipeline steps: small frozen dataclasses."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 
 
@@ -30,11 +31,7 @@ class Document:
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:
             return None
-        page = 1
-        for i, start in enumerate(self.page_starts):
-            if start <= offset:
-                page = i + 1
-        return page
+        return max(1, bisect_right(self.page_starts, offset))   # pages whose start is <= offset
 
     def meta(self) -> dict:
         d = asdict(self)
