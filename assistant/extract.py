@@ -52,7 +52,7 @@ def sentences(line: str) -> list[tuple[int, int]]:
 def candidate_spans(hit: Hit, hit_rank: int) -> list[Span]:
     """The quotable pieces of a hit: sentences of its paragraphs, bullet and numbered items whole
     (without the bullet glyph), each list with its lead-in as one quote (a lead-in ends in ':'
-    and is not quoted alone), and a sentence that leans on the one before ("Derfor ...", "Det
+    and is not quoted alone; without one, three items or more), and a sentence that leans on the one before ("Derfor ...", "Det
     betyder ...") together with that one."""
     c = hit.chunk
     spans: list[Span] = []
@@ -66,7 +66,9 @@ def candidate_spans(hit: Hit, hit_rank: int) -> list[Span]:
 
     def close_list():
         nonlocal lead, items
-        if lead is not None and items and (len(items) >= 2 or lead[0] < items[0].start):
+        # a list is its lead-in and items, or three items or more without one ("Titel: ...",
+        # "Opdateret: ..." are two labels, not a list)
+        if lead is not None and items and (len(items) >= 3 or lead[0] < items[0].start):
             a, b = lead[0], items[-1].end
             if b - a <= MAX_LIST_CHARS:
                 spans.append(Span(hit_rank, a, b, c.text[a - c.start:b - c.start], "list"))

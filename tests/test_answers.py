@@ -40,6 +40,23 @@ def test_social_media_question_quotes_the_aalborg_code(assistant):
     assert "Aalborg Kommune · Byrådets adfærdskodeks · Respekt og ligebehandling" in answer.text
 
 
+def test_a_date_question_quotes_the_date_line(assistant):
+    answer = assistant.ask("Hvornår er personalepolitikken opdateret?")
+    assert not answer.abstained
+    assert "Opdateret: August 2018" in answer.quotes[0].text
+    assert answer.quotes[0].document == "aalborg-kommune-personalepolitik"
+
+
+def test_a_list_question_quotes_the_lead_in_and_every_item(assistant):
+    answer = assistant.ask("Hvilke fire principper indeholder ledelsespolitikken?")
+    first = answer.quotes[0].text
+    assert first.startswith("Ledelsespolitikken indeholder 4 principper:")
+    for item in ("Vi sætter borgerne først", "Vi udvikler sammen", "Vi skaber resultater",
+                 "Vi er gode personaleledere"):
+        assert item in first
+    assert "> Ledelsespolitikken indeholder 4 principper:" in answer.text and "> 4. Vi er gode personaleledere" in answer.text
+
+
 def test_every_quote_is_the_document_text_at_its_offsets(assistant):
     docs = assistant.index.documents
     gold = load_gold([ROOT / "evals" / "dev.jsonl", ROOT / "evals" / "test.jsonl"])
