@@ -118,6 +118,9 @@ class Scored:
     score: float      # the ranker's log-odds that this candidate holds the answer
     dense: float      # asymmetric similarity to the question (E5 query vs passage)
     sym: float        # symmetric similarity (both embedded as queries)
+    similarity: float = 0.0   # meaning plus word overlap, the pre-ranker score: picks the candidates
+                              # the abstention confidence looks at, so retraining the ranker does not
+                              # move the calibrated thresholds
 
 
 @dataclass(frozen=True)
@@ -146,8 +149,10 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
     sym = span_vectors.queries(texts, store) @ qvec
     X = features(question, spans, hits, dense, sym, documents, analyzer)
     scores = ranker.score(X) if ranker is not None else dense
-    scored = [Scored(s, h, float(sc), float(d), float(y))
-              for s, h, sc, d, y in zip(spans, owners, scores, dense, sym)]
+    q_terms = set(question.terms)
+    overlap = [len(q_terms & set(analyzer.tokens(s.text))) / len(q_terms) if q_terms else 0.0 for s in spans]
+    scored = [Scored(s, h, float(sc), float(d), float(y), float(d) + 0.15 * o - 0.02 * s.hit_rank)
+              for s, h, sc, d, y, o in zip(spans, owners, scores, dense, sym, overlap)]
     return Candidates(scored, vecs, X)
 
 
