@@ -214,6 +214,9 @@ def strip_page_furniture(pages: list[str]) -> tuple[list[str], list[str]]:
     return out, removed
 
 
+MIN_REFLOW_LINES = 8
+
+
 def reflow(lines: list[str], full: float = 0.7) -> list[str]:
     """Join the lines a PDF wrapped at the edge of its column back into one paragraph line.
 
@@ -224,8 +227,8 @@ def reflow(lines: list[str], full: float = 0.7) -> list[str]:
     what follows and is never joined. Quotes are then whole sentences instead of line fragments.
     """
     widths = sorted(len(ln.strip()) for ln in lines if ln.strip())
-    if not widths:
-        return lines
+    if len(widths) < MIN_REFLOW_LINES:
+        return lines        # a cover page or a short page: too few lines to know the column's width
     usual = widths[int(0.9 * (len(widths) - 1))]
     out: list[str] = []
     for line in lines:

@@ -62,17 +62,18 @@ def candidate_spans(hit: Hit, hit_rank: int) -> list[Span]:
         lines.append((pos, line))
         pos += len(line) + 1
     lead: tuple[int, int] | None = None       # open list: (start, end) of its lead-in or first item
+    has_lead = False                          # the open list has a lead-in line ending in ':'
     items: list[Span] = []
 
     def close_list():
-        nonlocal lead, items
+        nonlocal lead, items, has_lead
         # a list is its lead-in and items, or three items or more without one ("Titel: ...",
         # "Opdateret: ..." are two labels, not a list)
-        if lead is not None and items and (len(items) >= 3 or lead[0] < items[0].start):
+        if lead is not None and items and (len(items) >= 3 or has_lead):
             a, b = lead[0], items[-1].end
             if b - a <= MAX_LIST_CHARS:
                 spans.append(Span(hit_rank, a, b, c.text[a - c.start:b - c.start], "list"))
-        lead, items = None, []
+        lead, items, has_lead = None, [], False
 
     for line_start, line in lines:
         if not line.strip():
@@ -97,7 +98,7 @@ def candidate_spans(hit: Hit, hit_rank: int) -> list[Span]:
             seg = seg.strip()
             s = c.start + line_start + a + lead_ws
             if seg.endswith(":"):
-                lead = (s, s + len(seg))
+                lead, has_lead = (s, s + len(seg)), True
                 continue
             if len(seg) < 12:
                 continue
