@@ -15,9 +15,11 @@ from .answer import compose, compose_not_covered, make_quote
 from .config import Settings
 from .coverage import Coverage
 from .embed import Embedder
-from .extract import score_spans, select_quotes
+from .extract import gather, select_quotes
 from .limits import QUESTION_CHARS
 from .index import BuildSummary, Index, IndexDamaged, build_index, reader_scope, resolve_current
+from .question import Question, analyse
+from .rank import WEIGHTS_PATH, load_ranker
 from .retrieve import Filters, Stopwatch, retrieve
 from .text_da import Analyzer
 from .types import Answer, Hit
@@ -35,7 +37,7 @@ class AbstainRule:
     cannot be checked word by word and have their own threshold. Calibrated on the dev
     split with `assistant eval --sweep` (README); recalibrate when the model changes.
     """
-    plain: float = 0.85
+    plain: float = 0.845
     missing: float = 0.89
     english: float = 0.795
 
@@ -166,6 +168,7 @@ class Assistant:
         self.embedder = embedder or Embedder(self.settings)
         self.abstain = abstain or AbstainRule()
         self.span_vectors = SpanVectors(self.embedder)
+        self.ranker = load_ranker(str(WEIGHTS_PATH)) if WEIGHTS_PATH.exists() else None
         self.use_stored_spans = True      # False: embed candidates on first sight (for the benchmark)
         self._index: Index | None = None
         self._refused: Path | None = None          # a damaged version `current` pointed at
@@ -237,22 +240,34 @@ class Assistant:
         """Answer with up to ``k`` verbatim quotes, or abstain. ``timings`` (when given) receives
         seconds per stage: embed, dense, bm25, fusion, extract. Internal documents are in scope only
         with ``Filters(internal=True)``; the reader's scope also limits the coverage check's words."""
-        prepared = prepare_question(question)
+        return self._answer(prepare_question(question), filters, k, mode, top_hits, timings)
+
+    def understand(self, text: str) -> Question:
+        """The question analysed once (terms, focus, answer kind, organisations named, language)."""
+        index = self.index
+        return analyse(text, index.analyzer, index.organisations.aliases)
+
+    def _answer(self, prepared: Prepared, filters: Filters | None, k: int, mode: str, top_hits: int,
+                timings: dict | None, question: Question | None = None) -> Answer:
+        """Retrieve, extract and compose (or abstain) for one prepared question within ``filters``
+        (call it inside the reader's scope, as ``ask`` does)."""
         q = prepared.question
         index = self.index
         clock = Stopwatch(timings)
+        question = question or self.understand(q)
         qvec = self.embedder.embed_queries([q])[0]
         clock.lap("embed")
         hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode, filters=filters,
-                        depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings)
+                        depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings,
+                        terms=question.terms)
         clock = Stopwatch(timings)
         store = index.spans if self.use_stored_spans else None
-        scored, vecs = score_spans(q, qvec, hits[:top_hits], lambda t: self.span_vectors.passages(t, store),
-                                   index.analyzer)
-        chosen = select_quotes(scored, vecs, max_quotes=k)
+        cands = gather(question, qvec, hits[:top_hits], self.span_vectors, index.documents, index.analyzer,
+                       self.ranker, store)
+        chosen = select_quotes(cands.scored, cands.vectors, max_quotes=k)
         docs = index.documents
-        confidence = self.confidence(qvec, scored, store)
-        coverage = index.vocabulary.check(q)
+        confidence = self.confidence(cands.scored)
+        coverage = index.vocabulary.check_words(question.words, question.english)
         clock.lap("extract")
         if not chosen or self.abstain.abstains(confidence, coverage):
             related = [make_quote(docs[h.chunk.document], h.chunk.heading, h.chunk.start,
@@ -265,20 +280,18 @@ class Assistant:
         return Answer(q, compose(quotes, list(prepared.notes)), False, tuple(quotes), (), prepared.notes,
                       confidence, tuple(hits), coverage.missing, coverage.english)
 
-    def confidence(self, qvec: np.ndarray, scored, store=None) -> float:
+    def confidence(self, scored) -> float:
         """How sure we are that the best candidates answer the question, for abstention.
 
-        The question is compared with the best-scored candidate quotes (three by default,
-        ``Settings.confidence_spans``, chosen on the dev split) embedded as
-        *queries* too (E5's symmetric mode, meant for similarity between two texts of
-        the same kind), not as passages: on the dev split this separates answerable from
-        unanswerable questions better than the asymmetric score used for ranking
-        (README, "Abstention").
+        The best candidate quotes by meaning and word overlap (three by default,
+        ``Settings.confidence_spans``, chosen on the dev split; not by the quote ranker, so that
+        retraining it does not move the calibrated thresholds) are compared with the question as *queries* too (E5's symmetric mode, meant
+        for similarity between two texts of the same kind), not as passages: on the dev split
+        this separates answerable from unanswerable questions better than the asymmetric score
+        used for ranking (README, "Abstention").
         """
-        best = sorted(scored, key=lambda s: -s.score)[:self.settings.confidence_spans]
-        if not best:
-            return 0.0
-        return float(np.max(self.span_vectors.queries([s.span.text for s in best], store) @ qvec))
+        best = sorted(scored, key=lambda s: -s.similarity)[:self.settings.confidence_spans]
+        return max((s.sym for s in best), default=0.0)
 
 
 def _first_line_end(chunk) -> int:
