@@ -97,7 +97,9 @@ def load_ranker(path: str = str(WEIGHTS_PATH)) -> Ranker:
 
 
 @lru_cache(maxsize=50_000)
-def _terms(analyzer: Analyzer, text: str) -> frozenset[str]:
+@lru_cache(maxsize=50_000)
+def terms_of(analyzer: Analyzer, text: str) -> frozenset[str]:
+    """A candidate's analysed terms; memoised, as the same sentences come up question after question."""
     return frozenset(analyzer.tokens(text))
 
 
@@ -109,7 +111,7 @@ def features(question: Question, spans, hits, dense: np.ndarray, sym: np.ndarray
     if n == 0:
         return X
     col = {f: i for i, f in enumerate(FEATURES)}
-    terms = [_terms(analyzer, s.text) for s in spans]
+    terms = [terms_of(analyzer, s.text) for s in spans]
     focus = [t for t in question.focus]
     df = {t: sum(t in ts for ts in terms) for t in focus}
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in focus}
@@ -142,7 +144,7 @@ def features(question: Question, spans, hits, dense: np.ndarray, sym: np.ndarray
                                            == question.list_size)
         X[i, col["has_number"]] = float(bool(_NUMBER.search(text)))
         X[i, col["has_modal"]] = float(bool(_MODAL.search(text)))
-        title = _terms(analyzer, f"{doc.title} {doc.doc_type}")
+        title = terms_of(analyzer, f"{doc.title} {doc.doc_type}")
         X[i, col["title_overlap"]] = len(ts & title) / len(ts) if ts else 0.0
         X[i, col["early"]] = float(s.start < 0.05 * max(len(doc.text), 1))
         X[i, col["heading_like"]] = float(not re.search(r"[.!?]$", text) and len(text.split()) <= 8
