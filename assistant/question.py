@@ -5,6 +5,7 @@ answer all read this one value instead of tokenising the question again.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from .coverage import content_words, is_english
@@ -77,6 +78,7 @@ def named_organisations(text: str, aliases: dict[str, set[str]]) -> list[tuple[s
     return list(found.items())
 
 
+@lru_cache(maxsize=8192)
 def _words(text: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", fold(text)))
 
