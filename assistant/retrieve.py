@@ -24,13 +24,27 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
 
 @dataclass(frozen=True)
 class Filters:
-    organisation: str | None = None   # case-insensitive substring: "aalborg" matches both Aalborg bodies
+    """Which documents an answer may quote.
+
+    ``organisation`` and ``doc_type`` are what a user typed (UI dropdown, ``--org``, ``--type``): a
+    case-insensitive substring ("aalborg" matches "Aalborg Kommune"). ``Assistant.ask`` first resolves
+    ``organisation`` through the index's aliases ("Borgerrepræsentationen", "KFR", "Ishøjs") into
+    ``organisations``: canonical names matched exactly. ``exclude`` leaves organisations out
+    (canonical names; "what do the others say").
+    """
+    organisation: str | None = None
     doc_type: str | None = None
+    organisations: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.organisation or self.doc_type)
+        return bool(self.organisation or self.doc_type or self.organisations or self.exclude)
 
     def allows(self, doc) -> bool:
+        if self.organisations and doc.organisation not in self.organisations:
+            return False
+        if self.exclude and doc.organisation in self.exclude:
+            return False
         if self.organisation and self.organisation.lower() not in doc.organisation.lower():
             return False
         if self.doc_type and self.doc_type.lower() not in doc.doc_type.lower():
