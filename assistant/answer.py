@@ -63,3 +63,45 @@ def make_quote(doc: Document, heading: str, start: int, end: int, score: float) 
     return Quote(document=doc.id, title=doc.title, organisation=doc.organisation, doc_type=doc.doc_type,
                  heading=heading, start=start, end=end, page=doc.page_at(start),
                  text=doc.text[start:end], score=round(float(score), 4))
+
+
+# ------------------------------------------------------------------ organisation scope (assistant/scoped.py)
+
+def not_mentioned(organisation: str, topic: str | None, missing: tuple[str, ...] = ()) -> str:
+    """ "Ishøj Kommunes dokumenter nævner ikke sociale medier." (the topic when the question has one)."""
+    from .scope import genitive
+    whose = genitive(organisation)
+    if topic:
+        return f"{whose} dokumenter nævner ikke {topic}."
+    if missing:
+        return f"{whose} dokumenter nævner ikke " + ", ".join(f"«{w}»" for w in missing) + "."
+    return f"{whose} dokumenter nævner det ikke."
+
+
+def compose_not_in_scope(notes: list[str], understood: str | None, said: list[str], others: list[Quote],
+                         related: list[Quote]) -> str:
+    """The named organisations do not cover it: say so, then what other organisations say, labelled as theirs."""
+    lines = list(notes) + ([understood] if understood else []) + said
+    if others:
+        lines.append("\nDet siger andre organisationer (ikke dem, du spurgte om):")
+        lines.append(compose(others, []))
+    else:
+        lines.append("Det gør ingen af de andre dokumenter heller.")
+        if related:
+            lines.append("\nMåske relateret:")
+            for q in related:
+                lines.append(f"- {q.text[:160]}{'…' if len(q.text) > 160 else ''} ({citation(q)})")
+    return "\n".join(lines).strip()
+
+
+def compose_by_organisation(groups, notes: list[str], understood: str | None) -> str:
+    """A comparison: one section per organisation, its quotes or that it does not mention it."""
+    lines = list(notes) + ([understood] if understood else [])
+    for g in groups:
+        lines.append(f"\n**{g.organisation}**")
+        if not g.quotes:
+            lines.append(g.note)
+        for q in g.quotes:
+            lines.append(f"> {q.text}")
+            lines.append(f"— {citation(q)}")
+    return "\n".join(lines).strip()

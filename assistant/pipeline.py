@@ -1,9 +1,10 @@
 """Assistant: the one entry point the CLI, the UI and the eval suite call."""
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,11 @@ from .embed import Embedder
 from .extract import score_spans, select_quotes
 from .index import BuildSummary, Index, build_index, resolve_current
 from .retrieve import Filters, Stopwatch, retrieve
+from .scope import Scope, ScopeReader
+from .scoped import Ask, CoverRule, ScopedAnswers, describe_scope
 from .text_da import Analyzer
-from .types import Answer, Hit
+from .types import Answer, Hit, Quote
+from .why import Why, matched_words
 
 MAX_QUESTION_CHARS = 1000
 
@@ -116,6 +120,37 @@ class SpanVectors:
             self._vecs.clear()
 
 
+class QueryMemo:
+    """An embedder that remembers the last questions' query vectors (LRU), delegating everything else.
+
+    A scoped question runs ``Assistant._answer`` once per organisation (and once outside it), each
+    embedding the same question; with this, the question is embedded once.
+    """
+
+    def __init__(self, embedder, max_items: int = 256):
+        self._embedder, self._max = embedder, max_items
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return self._embedder.embed_queries(texts)
+        with self._lock:
+            vec = self._memo.get(texts[0])
+            if vec is not None:
+                self._memo.move_to_end(texts[0])
+                return vec[None, :]
+        vec = self._embedder.embed_queries(texts)[0]
+        with self._lock:
+            self._memo[texts[0]] = vec
+            while len(self._memo) > self._max:
+                self._memo.popitem(last=False)
+        return vec[None, :]
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+
 class Assistant:
     """Load the index once; answer questions with verbatim quotes; rebuild on demand.
 
@@ -127,11 +162,33 @@ class Assistant:
                  embedder: Embedder | None = None, abstain: AbstainRule | None = None):
         self.settings = settings or Settings.from_env()
         self.index_dir = Path(index_dir or self.settings.index_dir)
-        self.embedder = embedder or Embedder(self.settings)
-        self.abstain = abstain or AbstainRule()
+        self.embedder = QueryMemo(embedder or Embedder(self.settings))
+        self._abstain = abstain or AbstainRule()
+        self._local = threading.local()           # per-thread abstain rule for one sub-question (scoped.py)
         self.span_vectors = SpanVectors(self.embedder)
+        self.scoped = ScopedAnswers(self, CoverRule())
+        self._reader: tuple[str, ScopeReader] | None = None
         self._index: Index | None = None
         self._lock = threading.Lock()
+
+    @property
+    def abstain(self) -> AbstainRule:
+        """The abstention rule ``_answer`` applies (``abstaining`` may replace it for one call in this thread)."""
+        return getattr(self._local, "abstain", None) or self._abstain
+
+    @abstain.setter
+    def abstain(self, rule: AbstainRule) -> None:
+        self._abstain = rule
+
+    @contextlib.contextmanager
+    def abstaining(self, rule: AbstainRule):
+        """Within the block, ``_answer`` in this thread uses ``rule`` (other threads are not affected)."""
+        old = getattr(self._local, "abstain", None)
+        self._local.abstain = rule
+        try:
+            yield
+        finally:
+            self._local.abstain = old
 
     # -- index
     @property
@@ -163,10 +220,75 @@ class Assistant:
                         depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k)
 
     def ask(self, question: str, filters: Filters | None = None, k: int = 3,
-            mode: str = "hybrid", top_hits: int = 4, timings: dict | None = None) -> Answer:
+            mode: str = "hybrid", top_hits: int = 4, timings: dict | None = None,
+            previous: Scope | dict | None = None) -> Answer:
         """Answer with up to ``k`` verbatim quotes, or abstain. ``timings`` (when given) receives
-        seconds per stage: embed, dense, bm25, fusion, extract."""
-        return self._answer(prepare_question(question), filters, k, mode, top_hits, timings)
+        seconds per stage: embed, dense, bm25, fusion, extract.
+
+        The question's organisation scope (``assistant/scope.py``) decides whose documents answer:
+        a named organisation (or the ``filters`` organisation, given by name or alias) restricts the
+        answer to its documents, or says they do not cover it and then quotes others, labelled; a
+        comparison is answered per organisation. ``previous`` (the previous answer's ``scope``, or its
+        JSON form) lets a follow-up such as "hvad med Aarhus?" keep the previous topic.
+        """
+        prepared = prepare_question(question)
+        scope = self.read_scope(prepared.question, previous)
+        filters = self.resolve_filters(filters)
+        if filters.organisations and not scope.organisations:
+            scope = replace(scope, organisations=filters.organisations, from_filter=True,
+                            compare=scope.compare and len(filters.organisations) > 1)
+        filters = replace(filters, organisations=())
+        if not scope.scoped and not scope.follow_up:
+            return replace(self._answer(prepared, filters or None, k, mode, top_hits, timings), scope=scope)
+        how = Ask(k, mode, top_hits, timings)
+        # the organisation's name is the scope, not the topic: passages are compared with the question without it
+        asked = Prepared(scope.query or scope.text, prepared.notes)
+        if scope.compare:
+            answer = self.scoped.compare(asked, scope, filters, how)
+        elif scope.organisations or scope.doc_type:
+            answer = self.scoped.single(asked, scope, filters, how)
+        else:
+            answer = self._answer(asked, filters or None, k, mode, top_hits, timings)
+            answer = replace(answer, text=f"{scope.understood}\n{answer.text}", understood=scope.understood,
+                             scope=scope)
+        return replace(answer, question=scope.text)
+
+    def scope_reader(self) -> ScopeReader:
+        """The organisations and document types of the current index version, for reading questions."""
+        index = self.index
+        cached = self._reader
+        if cached is None or cached[0] != index.version:
+            cached = (index.version, ScopeReader(index.organisations, {d.doc_type for d in index.documents.values()}))
+            self._reader = cached
+        return cached[1]
+
+    def read_scope(self, question: str, previous: Scope | dict | None = None) -> Scope:
+        reader = self.scope_reader()
+        if isinstance(previous, dict):
+            previous = reader.restore(previous) if previous.get("answered") else None
+        return reader.read(question, previous)
+
+    def resolve_filters(self, filters: Filters | None) -> Filters:
+        """A typed organisation filter ("aalborg", "Borgerrepræsentationen", "KFR") as its canonical name."""
+        filters = filters or Filters()
+        if filters.organisation:
+            canon = self.index.organisations.resolve(filters.organisation)
+            if canon:
+                filters = replace(filters, organisation=None, organisations=(canon,))
+        return filters
+
+    def why(self, question: str, quote: Quote, scope: Scope | dict | None = None,
+            hits: tuple[Hit, ...] = ()) -> Why:
+        """Why ``quote`` answers ``question`` (the question as answered), in plain Danish, on demand."""
+        if isinstance(scope, dict):
+            scope = self.scope_reader().restore(scope) if scope.get("answered") else None
+        q = prepare_question(question).question
+        qvec = self.embedder.embed_queries([q])[0]
+        similarity = float((self.span_vectors.passages([quote.text]) @ qvec)[0])
+        rank = next((i for i, h in enumerate(hits, start=1) if h.chunk.document == quote.document
+                     and h.chunk.start <= quote.start and quote.end <= h.chunk.end), None)
+        return Why(matched_words(q, quote.text, self.index.analyzer), similarity,
+                   describe_scope(scope, quote.organisation), rank)
 
     def _answer(self, prepared: Prepared, filters: Filters | None, k: int, mode: str, top_hits: int,
                 timings: dict | None) -> Answer:

@@ -56,6 +56,8 @@ _FOLLOW_UP_WORDS = frozenset({"og", "men", "hvad", "med", "så", "i", "hos", "fo
                               "hvis", "man", "kigger", "ser", "på", "vi", "tager", "deres", "dens", "sin",
                               "sit", "sine", "kommune", "kommunes", "kommunen", "mon",
                               "and", "what", "about", "how", "in", "at", "for", "the", "then", "of"})
+_COMPARE_CUE = re.compile(r"\b(?:" + "|".join(sorted(_COMPARE_WORDS, key=len, reverse=True)) +
+                          r")\b(?:\s+(?:med|mellem|with|to|between|på))?", re.I)
 _CUE = re.compile(r"^\s*(og|men|hvad med|hvad så med|hvad så|hvad i|hvad hos|gælder det også|også|samme|"
                   r"what about|how about|and)\b", re.I)
 
@@ -90,7 +92,15 @@ class Scope:
     @property
     def topic(self) -> str:
         """``text`` without the organisation names (the words that say what is asked about)."""
-        return _strip(self.text, self.org_mentions)
+        return _strip(self.text, self.org_mentions, keep_council=True)
+
+    @property
+    def query(self) -> str:
+        """What passages are compared with: the topic, without a comparison's own words ("sammenlignet med")."""
+        if not self.compare:
+            return self.topic
+        q = _COMPARE_CUE.sub(" ", self.topic)
+        return _strip(q, []) or self.topic
 
     @property
     def topic_phrase(self) -> str | None:
@@ -140,14 +150,21 @@ def _each_phrase(kind: str | None) -> str:
     return {"Kommune": "kommunerne", "Region": "regionerne"}.get(kind or "", "organisationerne")
 
 
-def _strip(text: str, mentions: Iterable[Mention]) -> str:
+_COUNCIL = re.compile(r"\b(byråd\w*|kommunalbestyrelse\w*|borgerrepræsentation\w*|regionsråd\w*)", re.I)
+
+
+def _strip(text: str, mentions: Iterable[Mention], keep_council: bool = False) -> str:
+    """``text`` without the mentions (and the "i"/"hos" left dangling). With ``keep_council`` a mention of a
+    council ("Byrådet i Solbjerg", "Havnsø Kommunalbestyrelses") leaves its council word: that is topic."""
     out, pos = [], 0
     for m in sorted(mentions, key=lambda m: m.start):
         out.append(text[pos:m.start])
+        council = _COUNCIL.search(m.text) if keep_council else None
+        out.append(council.group(1).lower() if council else "")
         pos = m.end
     out.append(text[pos:])
     s = "".join(out)
-    s = re.sub(r"\b(i|hos|for|fra|ved)\s+(?=(og|,|\?|$))", "", s)     # "i Ishøj og i Albertslund" -> "…"
+    s = re.sub(r"\b(i|hos|for|fra|ved)\s+(?=(og\b|,|[?.!]|$))", "", s)     # "i Ishøj og i Albertslund" -> "…"
     s = re.sub(r"(\s*(,|\bog\b)\s*)+(?=[?.!]|$)", "", s)
     s = re.sub(r"\s+([?.!,])", r"\1", s)
     return " ".join(s.split())
