@@ -241,12 +241,13 @@ class Assistant:
         if not scope.scoped and not scope.follow_up:
             return replace(self._answer(prepared, filters or None, k, mode, top_hits, timings), scope=scope)
         how = Ask(k, mode, top_hits, timings)
+        asked = Prepared(scope.text, prepared.notes)
         # the organisation's name is the scope, not the topic: passages are compared with the question without it
-        asked = Prepared(scope.query or scope.text, prepared.notes)
+        topic = Prepared(scope.query or scope.text, prepared.notes)
         if scope.compare:
-            answer = self.scoped.compare(asked, scope, filters, how)
+            answer = self.scoped.compare(asked, topic, scope, filters, how)
         elif scope.organisations or scope.doc_type:
-            answer = self.scoped.single(asked, scope, filters, how)
+            answer = self.scoped.single(asked, topic, scope, filters, how)
         else:
             answer = self._answer(asked, filters or None, k, mode, top_hits, timings)
             answer = replace(answer, text=f"{scope.understood}\n{answer.text}", understood=scope.understood,

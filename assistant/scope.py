@@ -150,6 +150,7 @@ def _each_phrase(kind: str | None) -> str:
     return {"Kommune": "kommunerne", "Region": "regionerne"}.get(kind or "", "organisationerne")
 
 
+_JOINER = re.compile(r"\s*(?:,|\bog\b|\beller\b|\bsamt\b|\band\b|&)?\s*(?:\b(?:i|hos|and)\s+)?", re.I)
 _COUNCIL = re.compile(r"\b(byråd\w*|kommunalbestyrelse\w*|borgerrepræsentation\w*|regionsråd\w*)", re.I)
 
 
@@ -158,15 +159,20 @@ def _strip(text: str, mentions: Iterable[Mention], keep_council: bool = False) -
     council ("Byrådet i Solbjerg", "Havnsø Kommunalbestyrelses") leaves its council word: that is topic."""
     out, pos = [], 0
     for m in sorted(mentions, key=lambda m: m.start):
-        out.append(text[pos:m.start])
+        gap = text[pos:m.start]
+        out.append(" " if out and _JOINER.fullmatch(gap) else gap)    # "Aalborg og Aarhus": the "og" goes too
         council = _COUNCIL.search(m.text) if keep_council else None
         out.append(council.group(1).lower() if council else "")
         pos = m.end
+        genitive_mark = re.match(r"['’]s?\b|['’]", text[pos:pos + 2])     # "Aarhus'", "KL's"
+        if genitive_mark:
+            pos += genitive_mark.end()
     out.append(text[pos:])
     s = "".join(out)
     s = re.sub(r"\b(i|hos|for|fra|ved)\s+(?=(og\b|,|[?.!]|$))", "", s)     # "i Ishøj og i Albertslund" -> "…"
     s = re.sub(r"(\s*(,|\bog\b)\s*)+(?=[?.!]|$)", "", s)
     s = re.sub(r"\s+([?.!,])", r"\1", s)
+    s = re.sub(r"^[\s,:;.–-]+", "", s)
     return " ".join(s.split())
 
 
