@@ -154,6 +154,16 @@ _JOINER = re.compile(r"\s*(?:,|\bog\b|\beller\b|\bsamt\b|\band\b|&)?\s*(?:\b(?:i
 _COUNCIL = re.compile(r"\b(byråd\w*|kommunalbestyrelse\w*|borgerrepræsentation\w*|regionsråd\w*)", re.I)
 
 
+_DEFINITE = {"byråd": "byrådet", "byråds": "byrådets", "regionsråd": "regionsrådet", "regionsråds": "regionsrådets",
+             "kommunalbestyrelse": "kommunalbestyrelsen", "kommunalbestyrelses": "kommunalbestyrelsens",
+             "borgerrepræsentation": "borgerrepræsentationen", "borgerrepræsentations": "borgerrepræsentationens"}
+
+
+def _definite(word: str) -> str:
+    """"Aalborg Byråd" without the town reads "byrådet" ("hvor mange medlemmer har byrådet?")."""
+    return _DEFINITE.get(word, word)
+
+
 def _strip(text: str, mentions: Iterable[Mention], keep_council: bool = False) -> str:
     """``text`` without the mentions (and the "i"/"hos" left dangling). With ``keep_council`` a mention of a
     council ("Byrådet i Solbjerg", "Havnsø Kommunalbestyrelses") leaves its council word: that is topic."""
@@ -162,7 +172,7 @@ def _strip(text: str, mentions: Iterable[Mention], keep_council: bool = False) -
         gap = text[pos:m.start]
         out.append(" " if out and _JOINER.fullmatch(gap) else gap)    # "Aalborg og Aarhus": the "og" goes too
         council = _COUNCIL.search(m.text) if keep_council else None
-        out.append(council.group(1).lower() if council else "")
+        out.append(_definite(council.group(1).lower()) if council else "")
         pos = m.end
         genitive_mark = re.match(r"['’]s?\b|['’]", text[pos:pos + 2])     # "Aarhus'", "KL's"
         if genitive_mark:

@@ -128,9 +128,8 @@ def test_comparison_shows_one_column_per_organisation_and_each_quote_opens_its_s
     expect(columns).to_have_count(2, timeout=120_000)
     expect(columns.nth(0).locator("h4")).to_have_text("Aalborg Kommune")
     expect(columns.nth(1).locator("h4")).to_have_text("Aarhus Kommune")
-    titles = {"Aalborg Kommune": "Byrådets adfærdskodeks", "Aarhus Kommune": "Aarhus Byråds samarbejdskodeks"}
     opened = 0
-    for i, org in enumerate(titles):
+    for i, org in enumerate(["Aalborg Kommune", "Aarhus Kommune"]):
         quotes = columns.nth(i).locator("button.citat")
         assert quotes.count() >= 1, f"no quote for {org}"
         for j in range(quotes.count()):
