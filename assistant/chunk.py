@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from .limits import limits
 from .types import Chunk, Document
 
 _BULLET_RE = re.compile(r"^(•\s|\d{1,2}[.)]\s)")
@@ -162,11 +163,12 @@ def chunk_document(doc: Document, max_chars: int = 900, overlap: int = 0) -> lis
     # the document's title line (its first line, a heading) is not part of the section path
     if units and units[0].kind == "heading" and units[0].start == 0:
         units = units[1:]
+    heading_chars = limits().heading_chars
     path: list[tuple[int, str]] = []
     sections: list[tuple[tuple[str, ...], list[Unit]]] = []
     for u in units:
         if u.kind == "heading":
-            path = [(lvl, h) for lvl, h in path if lvl < u.level] + [(u.level, _plain(text, u))]
+            path = [(lvl, h) for lvl, h in path if lvl < u.level] + [(u.level, _plain(text, u)[:heading_chars])]
             sections.append((tuple(h for _, h in path), []))
         else:
             if not sections:

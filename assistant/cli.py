@@ -1,4 +1,4 @@
-"""assistant index | ask | eval | serve | feedback export | bench — a thin layer over the Assistant API."""
+"""assistant index | ask | eval | serve | user | feedback export | bench — a thin layer over the Assistant API."""
 from __future__ import annotations
 
 import argparse
@@ -40,9 +40,10 @@ def cmd_index(args) -> int:
 def cmd_ask(args) -> int:
     from .retrieve import Filters
     assistant = _assistant(args)
-    previous = assistant.read_scope(args.after) if args.after else None
-    answer = assistant.ask(args.question, Filters(args.org, args.type), k=args.k,
-                           mode=args.retriever, previous=previous)
+    assistant.warm_up()                 # model, index and word lists load side by side
+    filters = Filters(args.org, args.type, internal=args.intern)
+    previous = assistant.read_scope(args.after, filters) if args.after else None
+    answer = assistant.ask(args.question, filters, k=args.k, mode=args.retriever, previous=previous)
     quotes = list(answer.quotes) + list(answer.others)
     whys = [assistant.why(answer.question, q, answer.scope, answer.hits) for q in quotes] if args.why else []
     if args.json:
@@ -65,21 +66,87 @@ def cmd_eval(args) -> int:
 
 def cmd_feedback_export(args) -> int:
     from .config import Settings
-    from .feedback import FeedbackStore
+    from .feedback import FeedbackStore, WithoutDocuments
     settings = Settings.from_env(data_dir=Path(args.data) if args.data else None)
     store = FeedbackStore(settings.data_dir)
-    if not store.path.exists():
+    if not store.files():
         raise FileNotFoundError(f"no feedback yet: {store.path} does not exist")
+    hidden = set() if args.include_internal else _internal_documents(args, settings)
     with contextlib.ExitStack() as files:
         out = files.enter_context(open(args.out, "w", encoding="utf-8")) if args.out else sys.stdout
         review = files.enter_context(open(args.review, "w", encoding="utf-8")) if args.review else None
+        out = WithoutDocuments(out, hidden)
+        review = WithoutDocuments(review, hidden) if review is not None else None
         summary = store.export(out, review)
+    if out.dropped or (review is not None and review.dropped):
+        print(f"left out {out.dropped + (review.dropped if review else 0)} rated answer(s) quoting internal "
+              "documents (--include-internal keeps them)", file=sys.stderr)
     print(f"exported {summary.written} rated question(s) in the gold format"
           + (f" to {args.out}" if args.out else "")
           + f"; {summary.skipped_down} thumbs-down left out"
           + (f" (written to {args.review} for review)" if args.review else " (use --review FILE to see them)"),
           file=sys.stderr)
     return 0
+
+
+def _read_password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ValueError("no terminal to ask for the password on; pipe it in with --password-stdin")
+    import getpass
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the two passwords differ; nothing was changed")
+    return first
+
+
+def _cli_actor() -> str:
+    import getpass
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def cmd_user(args) -> int:
+    from .audit import AuditLog
+    from .config import Settings
+    from .users import ROLE_NAMES, UserStore, check_name
+    settings = Settings.from_env(data_dir=Path(args.data) if args.data else None)
+    store, audit = UserStore(settings.data_dir), AuditLog(settings.data_dir)
+    if args.user_command == "list":
+        users = store.list()
+        for u in users:
+            print(f"{u.name}\t{u.role}")
+        if not users:
+            print(f"no users in {store.path}; add one with: assistant user add NAME --role admin", file=sys.stderr)
+        return 0
+    name = check_name(args.name)
+    if args.user_command == "add":
+        user = store.add(name, _read_password(args), args.role)
+        audit.record(_cli_actor(), "user_add", name=user.name, role=user.role)
+        print(f"added {user.name} ({user.role}, {ROLE_NAMES[user.role]}) to {store.path}", file=sys.stderr)
+    elif args.user_command == "password":
+        store.set_password(name, _read_password(args))
+        audit.record(_cli_actor(), "user_password", name=name)
+        print(f"new password set for {name}", file=sys.stderr)
+    else:
+        store.remove(name)
+        audit.record(_cli_actor(), "user_remove", name=name)
+        print(f"removed {name}; their browser sessions end on their next request", file=sys.stderr)
+    return 0
+
+
+def _internal_documents(args, settings) -> set[str]:
+    """Ids of the index's internal documents (the feedback export leaves their votes out)."""
+    from .index import Index
+    root = Path(args.index) if args.index else settings.index_dir
+    try:
+        return {d.id for d in Index.load(root).documents.values() if d.internal}
+    except Exception as exc:   # noqa: BLE001 - without the index we cannot tell which documents are internal
+        raise RuntimeError(f"cannot read the index in {root} to tell internal documents ({exc}); "
+                           "pass --index, or --include-internal to export every vote") from exc
 
 
 def cmd_eval_ingest(args) -> int:
@@ -101,8 +168,17 @@ def cmd_bench(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .ui import serve
-    serve(_assistant(args), host=args.host, port=args.port)
+    from .gate import DEFAULT_MARGIN, Gate
+    from .web import serve
+    settings = _settings(args)
+    gate = None
+    if args.gate:
+        gate = Gate(args.gate, args.gate_margin if args.gate_margin is not None else DEFAULT_MARGIN, settings.data_dir)
+    else:
+        gate = Gate.from_env(settings.data_dir)
+    from .pipeline import Assistant
+    serve(Assistant(settings), host=args.host, port=args.port, corpus=settings.corpus_dir,
+          data_dir=settings.data_dir, require_login=args.require_login, gate=gate)
     return 0
 
 
@@ -128,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "'Borgerrepræsentationen'); otherwise a substring of the name")
     sp.add_argument("--type", help="only this document type (e.g. adfærdskodeks)")
     sp.add_argument("--k", type=int, default=3, help="at most this many quotes (default 3)")
+    sp.add_argument("--intern", action="store_true",
+                    help="also quote internal documents (visibility 'intern'); without it, public ones only")
     sp.add_argument("--retriever", default="hybrid", choices=["hybrid", "dense", "bm25"])
     sp.add_argument("--after", metavar="QUESTION",
                     help="read the question as a follow-up to this one ('hvad med Aarhus?' after ...)")
@@ -153,7 +231,29 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--data", help="data folder with feedback.jsonl (default: data/, env ASSISTANT_DATA)")
     fp.add_argument("--out", help="gold file to write (default: standard output)")
     fp.add_argument("--review", help="also write the thumbs-down questions here, for a person to complete")
+    fp.add_argument("--index", help="index folder, to tell internal documents (default: index/)")
+    fp.add_argument("--include-internal", action="store_true",
+                    help="also export votes on answers that quoted internal documents (left out by default)")
     fp.set_defaults(func=cmd_feedback_export)
+
+    sp = sub.add_parser("user", help="accounts for the browser (staff read internal documents; admins also administer)")
+    usub = sp.add_subparsers(dest="user_command", required=True)
+    for name, text in (("add", "add a user (asks for the password twice)"),
+                       ("password", "set a new password for a user"),
+                       ("remove", "remove a user (their sessions end)")):
+        up = usub.add_parser(name, help=text)
+        up.add_argument("name")
+        if name == "add":
+            up.add_argument("--role", default="staff", choices=["admin", "staff"],
+                            help="staff reads internal documents; admin also uses the administration page")
+        if name != "remove":
+            up.add_argument("--password-stdin", action="store_true",
+                            help="read the password from the first line of standard input (for scripts)")
+        up.add_argument("--data", help="data folder holding users.json (default: data/, env ASSISTANT_DATA)")
+        up.set_defaults(func=cmd_user)
+    up = usub.add_parser("list", help="list users and roles")
+    up.add_argument("--data", help="data folder holding users.json (default: data/, env ASSISTANT_DATA)")
+    up.set_defaults(func=cmd_user)
 
     sp = sub.add_parser("eval-ingest", help="metadata and cleaning accuracy against an expected.jsonl fixture")
     sp.add_argument("--corpus", default="evals/devcorpus", help="corpus folder (default: evals/devcorpus)")
@@ -174,7 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_index(sub.add_parser("serve", help="start the browser chat"))
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=7860)
-    sp.add_argument("--data", help="folder for feedback.jsonl (default: data/, env ASSISTANT_DATA)")
+    sp.add_argument("--data", help="folder for feedback.jsonl, users.json and audit.jsonl (default: data/, "
+                                   "env ASSISTANT_DATA)")
+    sp.add_argument("--corpus", default=None, help="corpus folder the administration page manages (default: corpus/)")
+    sp.add_argument("--require-login", action="store_true",
+                    help="every page and API call needs a log-in (default: public documents are open to all)")
+    sp.add_argument("--gate", nargs="+", metavar="GOLD",
+                    help="gold sets a rebuild must not get worse on before it is switched in: bundled, feedback "
+                         "or JSONL files (env ASSISTANT_GATE, comma-separated)")
+    sp.add_argument("--gate-margin", type=float, default=None,
+                    help="largest allowed drop in recall@3 or quote hit@1 (default 0.05, env ASSISTANT_GATE_MARGIN)")
     sp.set_defaults(func=cmd_serve)
     return p
 
@@ -184,10 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
     from .index import IndexMismatch, MissingIndex
-    from .pipeline import EmptyQuestion
+    from .pipeline import EmptyQuestion, UnclearQuestion
     from .provision import ModelError
     try:
         return args.func(args)
+    except UnclearQuestion as exc:
+        print(f"error: {exc}, e.g. assistant ask \"hvad siger kodekset om sociale medier?\"", file=sys.stderr)
     except EmptyQuestion:
         print("error: the question is empty; ask something, e.g. assistant ask \"hvad siger kodekset om sociale medier?\"",
               file=sys.stderr)
@@ -196,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the previous index is still in place", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - one line for the user; ASSISTANT_DEBUG=1 shows the traceback
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (ASSISTANT_DEBUG=1 shows the traceback)", file=sys.stderr)
     return 2
 
 

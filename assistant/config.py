@@ -28,6 +28,9 @@ class Settings:
     query_prefix: str | None = None     # None: the model's known prefix, else ""
     passage_prefix: str | None = None
     model_cache: Path | None = None     # None: provision.default_cache_dir()
+    # embedding runtime: "onnx" (ONNX Runtime, default model only), "torch" (sentence-transformers),
+    # "auto": onnx for the default model, torch otherwise (README, "Speed"); env ASSISTANT_RUNTIME
+    runtime: str = "auto"
     # chunking (characters); compared on the dev split (README, "Chunk size"); env ASSISTANT_CHUNK_CHARS
     chunk_chars: int = 900
     chunk_overlap: int = 1              # bullet items / paragraphs repeated from the previous chunk
@@ -43,6 +46,8 @@ class Settings:
     data_dir: Path = Path("data")
 
     def __post_init__(self):
+        if self.runtime not in ("auto", "onnx", "torch"):
+            raise ValueError(f"runtime must be 'auto', 'onnx' or 'torch', not {self.runtime!r} (ASSISTANT_RUNTIME)")
         if self.ann not in ("flat", "hnsw"):
             raise ValueError(f"ann must be 'flat' or 'hnsw', not {self.ann!r}")
         if self.chunk_chars < 100:
@@ -63,6 +68,7 @@ class Settings:
             query_prefix=_env("ASSISTANT_QUERY_PREFIX"),
             passage_prefix=_env("ASSISTANT_PASSAGE_PREFIX"),
             model_cache=Path(_env("ASSISTANT_MODEL_CACHE")) if _env("ASSISTANT_MODEL_CACHE") else None,
+            runtime=_env("ASSISTANT_RUNTIME", "auto"),
             ann=_env("ASSISTANT_ANN", "flat"),
             chunk_chars=int(_env("ASSISTANT_CHUNK_CHARS", cls.chunk_chars)),
             confidence_spans=int(_env("ASSISTANT_CONFIDENCE_SPANS", cls.confidence_spans)),

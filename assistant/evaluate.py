@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 KS = (1, 3, 5, 10)
@@ -38,6 +38,11 @@ class Gold:
     fold: str = ""                          # the organisation unit for leave-one-organisation-out
     compare: bool = False                   # a comparison between the named organisations
     not_in_org: bool = False                # the named organisation's documents do not cover it
+    filters: tuple[tuple[str, str], ...] = ()   # ("organisation" | "doc_type", value): asked with these filters
+
+    def search_filters(self):
+        from .retrieve import Filters
+        return Filters(**dict(self.filters)) if self.filters else None
 
     def group(self, by: str) -> list[str]:
         """The rows of a breakdown this question belongs to."""
@@ -70,10 +75,12 @@ def load_gold(paths) -> list[Gold]:
                     rel = tuple((r["document"], collapse(r["text"])) for r in row["relevant"])
                     orgs = tuple(row.get("organisations") or ())
                     fold = row.get("fold") or (orgs[0] if orgs else "")
+                    filters = tuple(sorted((k, str(v)) for k, v in (row.get("filters") or {}).items()
+                                           if k in ("organisation", "doc_type") and v))
                     out.append(Gold(str(row["id"]), row["question"], rel, row.get("kind", ""),
                                     row.get("style", ""), orgs, fold, compare=bool(row.get("compare")),
-                                    not_in_org=bool(row.get("not_in_org"))))
-                except (ValueError, KeyError, TypeError) as exc:
+                                    not_in_org=bool(row.get("not_in_org")), filters=filters))
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     raise ValueError(f"{path}:{n}: not a gold line ({exc}); expected "
                                      '{"id", "question", "relevant": [{"document", "text"}]}') from exc
     return out
@@ -112,11 +119,15 @@ def ndcg_at(rels: list[bool], n_relevant: int, k: int = 10) -> float:
 
 # ------------------------------------------------------------------ running
 
-def evaluate(assistant, gold: list[Gold], mode: str = "hybrid") -> dict:
+def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool = True) -> dict:
+    """Metrics over ``gold``; internal documents count unless ``internal=False`` (an operator's
+    measurement of the whole index, not what an anonymous reader sees)."""
+    from .retrieve import Filters
     index = assistant.index
     rows = []
     for g in gold:
-        answer = assistant.ask(g.question, mode=mode)
+        scope = replace(g.search_filters() or Filters(), internal=internal)   # the gold line's filters
+        answer = assistant.ask(g.question, scope, mode=mode)
         hits = list(answer.hits)[:10]
         rels = [g.matches(h.chunk.document, h.chunk.text) for h in hits]
         n_rel = sum(g.matches(c.document, c.text) for c in index.chunks)
@@ -287,7 +298,7 @@ def abstain_inputs(assistant, gold: list[Gold]) -> list[tuple[bool, float, objec
     try:
         out = []
         for g in gold:
-            a = assistant.ask(g.question)
+            a = assistant.ask(g.question, g.search_filters())
             out.append((g.answerable, a.confidence, Coverage((), a.missing_terms, a.english)))
         return out
     finally:

@@ -11,6 +11,7 @@ Layout of an index root (``index/`` by default)::
     v-.../dense.faiss      FAISS index (exact inner product, or HNSW), ids stable per chunk
     v-.../bm25/            bm25s index over analysed chunk text (JSON + .npy, no pickle)
     v-.../organisations.json  canonical organisation names and their aliases
+    v-.../spans.*.npy      vectors of the candidate quotes (see assistant/spanstore.py)
 
 A build writes a new version into ``.tmp-*`` and then swaps the ``current``
 symlink with an atomic rename, so a reader sees either the old or the new
@@ -22,6 +23,7 @@ only new or changed passages are embedded.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import hashlib
 import json
@@ -37,14 +39,17 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import __version__
+from . import index_files as files
 from .chunk import chunk_document
 from .clean import clean_text, learn_boilerplate, strip_page_furniture
 from .config import Settings
 from .coverage import Vocabulary
+from .limits import ENV, limits
 from .load import LoadError, read_document
 from . import orgs
 from .meta import (CATALOGUE, SIDECAR_SUFFIX, Meta, MetadataError, catalogue_line, read_catalogue, read_sidecar,
                    resolve, sidecar_path)
+from .spanstore import SpanStore, build_spans, save_spans
 from .types import RawDocument
 from .text_da import Analyzer
 from .types import Chunk, Document, Skipped
@@ -52,6 +57,21 @@ from .types import Chunk, Document, Skipped
 SCHEMA_VERSION = 2
 DATA_SUFFIXES = (".json", ".jsonl", ".csv")   # metadata and fixtures next to the documents, not documents
 CURRENT = "current"
+
+
+# Whether the reader of the question being answered may see internal documents. Assistant.ask
+# sets it from Filters.internal, so that what reads ``Index.vocabulary`` (the coverage check
+# behind "Ingen af dokumenterne nævner …") sees only the words of documents the reader may see.
+_READER_INTERNAL: contextvars.ContextVar[bool] = contextvars.ContextVar("reader_internal", default=False)
+
+
+@contextlib.contextmanager
+def reader_scope(internal: bool):
+    token = _READER_INTERNAL.set(bool(internal))
+    try:
+        yield
+    finally:
+        _READER_INTERNAL.reset(token)
 
 
 class IndexMismatch(RuntimeError):
@@ -62,7 +82,19 @@ class MissingIndex(RuntimeError):
     pass
 
 
+IndexDamaged = files.IndexDamaged
+
+
+class IndexWriteError(RuntimeError):
+    """Writing a new version failed (e.g. disk full); the previous version is untouched."""
+
+
 # ------------------------------------------------------------------ helpers
+
+def _document(row: dict) -> Document:
+    """A Document from its documents.jsonl row (checked by index_files.read_documents)."""
+    return Document(**{**row, "page_starts": tuple(row["page_starts"]), "org_aliases": tuple(row["org_aliases"])})
+
 
 def passage_text(doc: Document, chunk: Chunk) -> str:
     """What is embedded and keyword-indexed for a chunk: its context, then its text."""
@@ -81,11 +113,6 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def faiss_id(chunk_id: str) -> int:
@@ -118,6 +145,9 @@ class Index:
     bm25: object
     analyzer: Analyzer
     _pos_of_id: dict[int, int] = field(default_factory=dict, repr=False)
+    _organisations: dict[str, list[str]] | None = field(default=None, repr=False)   # organisations.json, checked
+    # stored vectors of the candidate quotes (memory-mapped, checked at load), or None for an index without them
+    spans: SpanStore | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -126,48 +156,77 @@ class Index:
     @cached_property
     def organisations(self) -> orgs.Registry:
         """Canonical organisation names of the indexed documents and every alias that names them."""
-        path = self.path / "organisations.json"
-        try:
-            return orgs.Registry.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, AttributeError):
-            return organisation_registry(self.documents.values())
+        if self._organisations is not None:
+            return orgs.Registry.from_json(self._organisations)
+        return organisation_registry(self.documents.values())
 
     @cached_property
+    def has_internal(self) -> bool:
+        return any(d.internal for d in self.documents.values())
+
+    def visible_documents(self, internal: bool) -> dict[str, Document]:
+        """The documents a reader may see: all with ``internal``, else the public ones."""
+        return {k: d for k, d in self.documents.items() if internal or not d.internal}
+
+    @property
     def vocabulary(self) -> Vocabulary:
-        """Word forms of the documents (text, titles, organisations): for abstention."""
-        docs = self.documents.values()
+        """Word forms of the documents the current reader may see (text, titles, organisations):
+        for abstention. Internal documents' words count only inside ``reader_scope(True)``, so
+        an anonymous reader cannot learn from "Ingen af dokumenterne nævner …" which words they hold."""
+        if _READER_INTERNAL.get() or not self.has_internal:
+            return self._vocabulary_all
+        return self._vocabulary_public
+
+    @staticmethod
+    def _make_vocabulary(docs) -> Vocabulary:
+        docs = list(docs)
         return Vocabulary([d.text for d in docs] + [f"{d.title} {d.organisation}" for d in docs])
+
+    @cached_property
+    def _vocabulary_all(self) -> Vocabulary:
+        return self._make_vocabulary(self.documents.values())
+
+    @cached_property
+    def _vocabulary_public(self) -> Vocabulary:
+        return self._make_vocabulary(self.visible_documents(internal=False).values())
 
     @classmethod
     def load(cls, root: Path, model_id: str | None = None, settings: Settings | None = None) -> "Index":
+        """Load the ``current`` version; every file is checked first (IndexDamaged names what is wrong)."""
         root = Path(root)
         version = resolve_current(root)
         if version is None:
             raise MissingIndex(f"No index in {root}. Build it with: assistant index --index {root}")
-        try:
-            manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IndexMismatch(f"The index in {root} is unreadable ({exc}). Rebuild it: assistant index") from exc
+        return cls.load_version(version, model_id, settings, root)
+
+    @classmethod
+    def load_version(cls, version: Path, model_id: str | None = None, settings: Settings | None = None,
+                     root: Path | None = None) -> "Index":
+        """One version directory, whether or not ``current`` points at it (checked the same way)."""
+        version = Path(version)
+        root = Path(root) if root is not None else version.parent
+        manifest = files.read_manifest(root, version)
         problem = manifest_problem(manifest, model_id, settings)
         if problem:
             raise IndexMismatch(f"The index in {root} {problem}. Rebuild it: assistant index --index {root}")
-        import bm25s
-        import faiss
-
-        documents = {}
-        for row in _read_jsonl(version / "documents.jsonl"):
-            row["page_starts"] = tuple(row.get("page_starts") or ())
-            row["org_aliases"] = tuple(row.get("org_aliases") or ())
-            documents[row["id"]] = Document(**row)
-        chunks = [Chunk.from_json(r) for r in _read_jsonl(version / "chunks.jsonl")]
-        vectors = np.load(version / "vectors.npy", allow_pickle=False)
-        if len(vectors) != len(chunks) or (len(chunks) and vectors.shape[1] != manifest["dim"]):
-            raise IndexMismatch(f"The index in {root} is inconsistent (vectors vs chunks). Rebuild it: assistant index")
-        fidx = faiss.read_index(str(version / "dense.faiss"))
-        bm25 = bm25s.BM25.load(str(version / "bm25"), load_corpus=False, show_progress=False) if chunks else None
-        analyzer = Analyzer(**manifest["analyzer"])
-        pos = {faiss_id(c.id): i for i, c in enumerate(chunks)}
-        return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos)
+        files.check_manifest(root, version, manifest)
+        doc_rows = files.read_documents(root, version, manifest)
+        documents = {r["id"]: _document(r) for r in doc_rows}
+        chunk_rows = files.read_chunks(root, version, manifest, {d.id: d.text for d in documents.values()})
+        chunks = [Chunk.from_json(r) for r in chunk_rows]
+        vectors = files.read_vectors(root, version, len(chunks), manifest["dim"])
+        ids = np.array([faiss_id(c.id) for c in chunks], dtype=np.int64)
+        fidx = files.read_faiss(root, version, ids, manifest["dim"])
+        bm25 = files.read_bm25(root, version, len(chunks))
+        try:
+            analyzer = Analyzer(**manifest["analyzer"])
+        except TypeError as exc:
+            raise files.IndexDamaged(root, f"{version.name}/manifest.json: 'analyzer' has unknown settings") from exc
+        pos = {int(i): n for n, i in enumerate(ids)}
+        organisations = files.read_organisations(root, version, {d.organisation for d in documents.values()
+                                                                 if d.organisation and d.organisation != orgs.UNKNOWN})
+        spans = SpanStore.load(version, manifest["dim"], root)
+        return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos, organisations, spans)
 
     # -- search
     def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -207,7 +266,7 @@ def resolve_current(root: Path) -> Path | None:
     link = Path(root) / CURRENT
     if not link.is_symlink() and not link.is_dir():
         return None
-    target = link.resolve()
+    target = files.resolve(link)
     return target if (target / "manifest.json").is_file() else None
 
 
@@ -224,6 +283,9 @@ class BuildSummary:
     embedded: int = 0                # chunks embedded in this build
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    spans: int = 0                   # candidate quotes with stored vectors
+    spans_embedded: int = 0          # of which embedded in this build (the rest reused)
+    spans_seconds: float = 0.0
     full_rebuild: str | None = None  # why everything was re-embedded
     version: str = ""
     unknown: list[dict] = field(default_factory=list)   # documents with unknown metadata and the fix
@@ -238,8 +300,8 @@ class BuildSummary:
         if self.full_rebuild:
             lines.append(f"Full rebuild: {self.full_rebuild}.")
         lines.append(f"added {len(self.added)}, changed {len(self.changed)}, removed {len(self.removed)}, "
-                     f"unchanged {len(self.unchanged)}; {self.chunks} chunks ({self.embedded} embedded) "
-                     f"in {self.seconds:.1f} s")
+                     f"unchanged {len(self.unchanged)}; {self.chunks} chunks ({self.embedded} embedded), "
+                     f"{self.spans} candidate quotes ({self.spans_embedded} embedded) in {self.seconds:.1f} s")
         for s in self.skipped:
             lines.append(f"skipped {s.path}: {s.reason}")
         if self.unknown:
@@ -311,20 +373,21 @@ def make_document(prep: SourceFile, corpus: Path, boilerplate: frozenset[str] = 
     doc = Document(id=prep.path.stem, path=str(rel), text=text, title=meta.title,
                    organisation=meta.organisation, doc_type=meta.doc_type, date=meta.date,
                    page_starts=tuple(page_starts) if prep.raw.paged else (), date_phrase=meta.date_phrase,
-                   org_aliases=meta.aliases)
+                   org_aliases=meta.aliases, visibility=meta.visibility)
     return doc, meta
 
 
-def load_corpus(corpus: Path, files: list[Path] | None = None
+def load_corpus(corpus: Path, files: list[Path] | None = None, on_file: Callable[[int, int], None] | None = None
                 ) -> tuple[list[tuple[Document, Meta]], list[Skipped]]:
-    """Every readable document of the corpus, cleaned with the boilerplate learned across all of them."""
+    """Every readable document of the corpus, cleaned with the boilerplate learned across all of them.
+    ``on_file(done, total)`` is called after each file is read."""
     corpus = Path(corpus)
     skipped: list[Skipped] = []
     if files is None:
         files, skipped = list_corpus(corpus)
     catalogue = read_catalogue(corpus)
     prepared: list[SourceFile] = []
-    for path in files:
+    for n, path in enumerate(files, start=1):
         rel = str(path.relative_to(corpus))
         try:
             prepared.append(prepare(path))
@@ -332,6 +395,8 @@ def load_corpus(corpus: Path, files: list[Path] | None = None
             skipped.append(Skipped(rel, str(exc)))
         except (OSError, UnicodeError, ValueError) as exc:
             skipped.append(Skipped(rel, f"{type(exc).__name__}: {exc}"))
+        if on_file is not None:
+            on_file(n, len(files))
     boilerplate = learn_boilerplate(["\n".join(p.pages) for p in prepared])
     out = []
     for prep in prepared:
@@ -370,45 +435,45 @@ def _vector_key(text: str) -> str:
 
 
 def _previous(root: Path, model_id: str, params: dict) -> tuple[dict, dict, str | None]:
-    """(documents of the current index by id, vector by embedded-text hash, why nothing can be reused)."""
-    version = resolve_current(root)
-    if version is None:
-        return {}, {}, None
+    """(documents of the current index by id, vector by embedded-text hash, why nothing can be reused).
+
+    A damaged current version is not reused at all: everything is rebuilt beside it.
+    """
     try:
-        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}, {}, "the previous index is unreadable"
-    if not isinstance(manifest, dict):
-        return {}, {}, "the previous index is unreadable"
-    old_docs = manifest.get("documents", {}) if isinstance(manifest.get("documents"), dict) else {}
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        return old_docs, {}, "the index schema changed"
-    if manifest.get("model") != model_id:
-        return old_docs, {}, f"the embedding model changed ({manifest.get('model')} -> {model_id})"
-    if manifest.get("chunking") != params["chunking"]:
-        return old_docs, {}, f"chunking parameters changed ({manifest.get('chunking')} -> {params['chunking']})"
-    try:
-        docs = {}
-        for r in _read_jsonl(version / "documents.jsonl"):
-            r = dict(r)
-            r["page_starts"] = tuple(r.get("page_starts") or ())
-            r["org_aliases"] = tuple(r.get("org_aliases") or ())
-            docs[r["id"]] = Document(**r)
-        chunks = [Chunk.from_json(r) for r in _read_jsonl(version / "chunks.jsonl")]
-        vectors = np.load(version / "vectors.npy", allow_pickle=False)
-        if len(vectors) != len(chunks):
-            raise ValueError("vectors and chunks differ in number")
-        reuse = {_vector_key(passage_text(docs[c.document], c)): v for c, v in zip(chunks, vectors)}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return old_docs, {}, f"the previous index is unreadable ({type(exc).__name__}: {exc})"
-    return old_docs, reuse, None
+        version = resolve_current(root)
+        if version is None:
+            return {}, {}, None
+        manifest = files.read_manifest(root, version)
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            old_docs = manifest.get("documents") if isinstance(manifest.get("documents"), dict) else {}
+            return old_docs, {}, "the index schema changed"
+        files.check_manifest(root, version, manifest)
+        if manifest["model"] != model_id:
+            return manifest["documents"], {}, f"the embedding model changed ({manifest['model']} -> {model_id})"
+        if manifest["chunking"] != params["chunking"]:
+            return manifest["documents"], {}, f"chunking parameters changed ({manifest['chunking']} -> {params['chunking']})"
+        docs = {r["id"]: _document(r) for r in files.read_documents(root, version, manifest)}
+        chunks = [Chunk.from_json(r) for r in files.read_chunks(root, version, manifest,
+                                                                   {i: d.text for i, d in docs.items()})]
+        vectors = files.read_vectors(root, version, len(chunks), manifest["dim"])
+    except files.IndexDamaged as exc:
+        return {}, {}, f"the current index is damaged ({exc.what}); building a fresh one beside it"
+    reuse = {_vector_key(passage_text(docs[c.document], c)): v for c, v in zip(chunks, vectors)}
+    return manifest["documents"], reuse, None
 
 
 def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer: Analyzer | None = None,
                 progress: bool = True, after_embed: Callable[[], None] | None = None,
-                log: Callable[[str], None] = lambda s: None) -> BuildSummary:
-    """Build or incrementally update the index at ``root`` from the files in ``corpus``."""
+                log: Callable[[str], None] = lambda s: None, switch: bool = True,
+                on_progress: Callable[[str, int, int], None] | None = None) -> BuildSummary:
+    """Build or incrementally update the index at ``root`` from the files in ``corpus``.
+
+    With ``switch=False`` the new version is written but ``current`` is left alone: the caller
+    can evaluate it (``Index.load_version``) and then switch with ``switch_version``.
+    ``on_progress(stage, done, total)`` reports "read" (files), "embed" (chunks) and "write".
+    """
     t0 = time.perf_counter()
+    report = on_progress or (lambda stage, done, total: None)
     corpus, root = Path(corpus), Path(root)
     if not corpus.is_dir():
         raise FileNotFoundError(f"Corpus folder {corpus} does not exist")
@@ -419,6 +484,7 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         for stale in root.glob(".tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         old_docs, reuse, full = _previous(root, embedder.model_id, params)
+        previous_version = resolve_current(root) if not full else None
         summary.full_rebuild = full
         if full:
             log(f"Full rebuild: {full}.")
@@ -432,12 +498,14 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
                 continue
             seen_ids[path.stem] = rel
             unique.append(path)
-        loaded, skipped = load_corpus(corpus, unique)
+        report("read", 0, len(unique))
+        loaded, skipped = load_corpus(corpus, unique, on_file=lambda done, total: report("read", done, total))
         summary.skipped += skipped
 
         documents: list[Document] = []
         chunk_lists: list[list[Chunk]] = []
         hashes: dict[str, str] = {}
+        unknown: dict[str, list[str]] = {}         # metadata fields no source gave, per document
         texts: list[str] = []                      # what is embedded for every chunk, in order
         rows: list[np.ndarray | None] = []         # its vector when an unchanged text can reuse one
         for doc, meta in loaded:
@@ -445,7 +513,15 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
             if not chunks:
                 summary.skipped.append(Skipped(doc.path, "no text to index"))
                 continue
-            digest = content_hash(corpus / doc.path)
+            if len(chunks) > (cap := limits().chunks_per_document):
+                summary.skipped.append(Skipped(doc.path, f"{len(chunks)} chunks, more than {cap} per document "
+                                                         f"({ENV['chunks_per_document']}); split it if it really is one document"))
+                continue
+            try:
+                digest = content_hash(corpus / doc.path)
+            except OSError as exc:            # removed or made unreadable while the build ran
+                summary.skipped.append(Skipped(doc.path, f"cannot read: {exc.strerror or exc}"))
+                continue
             doc_texts = [passage_text(doc, c) for c in chunks]
             reused = [reuse.get(_vector_key(t)) for t in doc_texts]
             if doc.id not in old_docs:
@@ -454,6 +530,7 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
                 summary.changed.append(doc.id)
             else:
                 summary.unchanged.append(doc.id)
+            unknown[doc.id] = meta.unknown()
             if meta.unknown():
                 summary.unknown.append({"path": doc.path, "fields": meta.unknown(),
                                         "fix": catalogue_line(doc.path.replace(os.sep, "/"), meta)})
@@ -467,11 +544,15 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         # embed what is new or changed
         missing = [i for i, v in enumerate(rows) if v is None]
         t_embed = time.perf_counter()
-        vectors_new = _embed_with_progress(embedder, [texts[i] for i in missing], progress)
+        vectors_new = _embed_with_progress(embedder, [texts[i] for i in missing], progress,
+                                           on_batch=lambda done, total: report("embed", done, total))
         summary.embed_seconds = time.perf_counter() - t_embed
         summary.embedded = len(missing)
         for i, v in zip(missing, vectors_new):
             rows[i] = v
+        spans = build_spans([c for cs in chunk_lists for c in cs], embedder, previous_version)
+        summary.spans, summary.spans_embedded = len(spans.keys), spans.embedded
+        summary.spans_seconds = spans.seconds
         if after_embed is not None:
             after_embed()
 
@@ -479,21 +560,32 @@ def build_index(corpus: Path, root: Path, embedder, settings: Settings, analyzer
         dim = len(rows[0]) if rows else embedder.dim     # nothing to embed never loads the model
         vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
         summary.chunks = len(all_chunks)
+        report("write", 0, 1)
         manifest = {
             "schema_version": SCHEMA_VERSION, "package_version": __version__,
             "model": embedder.model_id, "dim": dim, **params,
-            "documents": {d.id: {"path": d.path, "sha256": hashes[d.id], "chunks": len(cs)}
+            "documents": {d.id: {"path": d.path, "sha256": hashes[d.id], "chunks": len(cs),
+                                 **({"unknown": unknown[d.id]} if unknown[d.id] else {})}
                           for d, cs in zip(documents, chunk_lists)},
             "chunks": len(all_chunks), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        summary.version = _write_version(root, manifest, documents, all_chunks, vectors, texts,
-                                         analyzer, settings)
+        try:
+            summary.version = _write_version(root, manifest, documents, all_chunks, vectors, texts,
+                                             analyzer, settings, spans, switch)
+        except OSError as exc:        # full disk, quota, read-only folder: the previous index is untouched
+            raise IndexWriteError(f"Could not write the new index version in {root}: "
+                                  f"{exc.strerror or exc}. The previous index is unchanged and still "
+                                  "served; free space and run assistant index again.") from exc
+        report("write", 1, 1)
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
-def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int = 32) -> np.ndarray:
+def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int = 32,
+                         on_batch: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Embed in batches of similar length (little padding), in the original order."""
+    if on_batch is not None:
+        on_batch(0, len(texts))
     if not texts:
         return np.zeros((0, 0), np.float32)
     from tqdm import tqdm
@@ -503,6 +595,8 @@ def _embed_with_progress(embedder, texts: list[str], progress: bool, batch: int 
         for i in range(0, len(order), batch):
             out.append(embedder.embed_passages([texts[j] for j in order[i:i + batch]]))
             bar.update(len(out[-1]))
+            if on_batch is not None:
+                on_batch(min(i + batch, len(texts)), len(texts))
     sorted_vecs = np.concatenate(out).astype(np.float32)
     vecs = np.empty_like(sorted_vecs)
     vecs[order] = sorted_vecs
@@ -522,7 +616,8 @@ def _make_faiss(vectors: np.ndarray, chunks: list[Chunk], ann: str, dim: int):
 
 
 def _write_version(root: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
-                   vectors: np.ndarray, texts: list[str], analyzer: Analyzer, settings: Settings) -> str:
+                   vectors: np.ndarray, texts: list[str], analyzer: Analyzer, settings: Settings,
+                   spans=None, switch: bool = True) -> str:
     import bm25s
     import faiss
 
@@ -533,6 +628,8 @@ def _write_version(root: Path, manifest: dict, documents: list[Document], chunks
         _write_json(tmp / "organisations.json", organisation_registry(documents).to_json())
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
         faiss.write_index(_make_faiss(vectors, chunks, settings.ann, manifest["dim"]), str(tmp / "dense.faiss"))
+        if spans is not None:
+            save_spans(spans, tmp)
         if chunks:
             bm = bm25s.BM25()
             bm.index([analyzer.tokens(t) or ["∅"] for t in texts], show_progress=False)
@@ -543,23 +640,42 @@ def _write_version(root: Path, manifest: dict, documents: list[Document], chunks
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
         name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
-        final = root / name
-        os.rename(tmp, final)
-        link_tmp = root / f".tmp-link-{os.getpid()}"
-        if link_tmp.is_symlink() or link_tmp.exists():
-            link_tmp.unlink()
-        os.symlink(name, link_tmp)
-        os.replace(link_tmp, root / CURRENT)       # the atomic switch
-        dirfd = os.open(root, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+        os.rename(tmp, root / name)
+        if switch:
+            _switch(root, name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _prune_versions(root, keep={name})
+    try:
+        current = resolve_current(root)
+    except files.IndexDamaged:            # e.g. a symlink loop left by damage: keep only the new version
+        current = None
+    _prune_versions(root, keep={name} | ({current.name} if current is not None else set()))
     return name
+
+
+def _switch(root: Path, name: str) -> None:
+    """Point ``current`` at version ``name`` with one atomic rename (and make it durable)."""
+    link_tmp = root / f".tmp-link-{os.getpid()}"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(name, link_tmp)
+    os.replace(link_tmp, root / CURRENT)       # the atomic switch
+    dirfd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+
+
+def switch_version(root: Path, name: str) -> None:
+    """Make the complete version ``name`` (built with ``switch=False``) the serving one."""
+    root = Path(root)
+    if "/" in name or name.startswith(".") or not (root / name / "manifest.json").is_file():
+        raise MissingIndex(f"No complete index version {name!r} in {root}")
+    with _build_lock(root):
+        _switch(root, name)
+        _prune_versions(root, keep={name})
 
 
 def _prune_versions(root: Path, keep: set[str], keep_last: int = 2) -> None:

@@ -9,11 +9,10 @@ import io
 import re
 from pathlib import Path
 
+from .limits import ENV, limits
 from .types import RawDocument
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
-MAX_BYTES = 100 * 1024 * 1024          # PDF and DOCX (may carry images)
-MAX_TEXT_BYTES = 10 * 1024 * 1024      # plain text and HTML: about 5 000 pages, far beyond any policy
 
 
 class LoadError(Exception):
@@ -30,10 +29,11 @@ def read_document(path: Path) -> RawDocument:
         raise LoadError(f"cannot read: {exc.strerror}") from exc
     if size == 0:
         raise LoadError("empty file")
-    limit = MAX_BYTES if suffix in (".pdf", ".docx") else MAX_TEXT_BYTES
+    binary = suffix in (".pdf", ".docx")
+    limit = limits().binary_bytes if binary else limits().text_bytes
     if size > limit:
-        raise LoadError(f"file too large ({size // 2**20} MB > {limit // 2**20} MB for {suffix} files); "
-                        "split it if it really is one document")
+        raise LoadError(f"file too large ({size // 2**20} MB > {limit // 2**20} MB for {suffix} files, "
+                        f"{ENV['binary_bytes' if binary else 'text_bytes']}); split it if it really is one document")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -160,7 +160,7 @@ def _read_pdf(path: Path, data: bytes) -> RawDocument:
                 raise LoadError(f"encrypted PDF ({exc})") from exc
             if not ok:
                 raise LoadError("encrypted PDF (password required)")
-        pages = tuple(page.extract_text() or "" for page in reader.pages)
+        pages = _pdf_pages(reader)
         props = pdf_properties(reader)
     except LoadError:
         raise
@@ -194,7 +194,69 @@ def pdf_properties(reader) -> dict:
     return props
 
 
+def _pdf_pages(reader) -> tuple[str, ...]:
+    """Text per page, within the page-count and time limits (the count is read before the page tree)."""
+    import time
+    lim = limits()
+    count = _count_pages(reader.trailer["/Root"]["/Pages"], lim.pdf_pages)
+    if count > lim.pdf_pages:
+        raise LoadError(f"PDF has more than {lim.pdf_pages} pages ({ENV['pdf_pages']}); split it if it really is one document")
+    deadline = time.monotonic() + lim.pdf_seconds
+    pages = []
+    for page in reader.pages:
+        if time.monotonic() > deadline:
+            raise LoadError(f"PDF text extraction took longer than {lim.pdf_seconds:g} s "
+                            f"(stopped at page {len(pages) + 1}, {ENV['pdf_seconds']})")
+        pages.append(page.extract_text() or "")
+    return tuple(pages)
+
+
+def _count_pages(root, cap: int) -> int:
+    """Pages in the page tree, counted without loading it all: stops once past ``cap``.
+
+    The declared /Count may lie, and pypdf resolves the whole tree before it can count
+    (14 s for 100 000 pages), so the tree is walked here, each node once.
+    """
+    try:
+        declared = int(root.get_object()["/Count"])
+    except (KeyError, TypeError, ValueError):
+        declared = 0
+    if declared > cap:
+        return declared
+    count, stack, seen = 0, [root], set()
+    while stack and count <= cap:
+        ref = stack.pop()
+        key = (getattr(ref, "idnum", None), getattr(ref, "generation", None)) if hasattr(ref, "idnum") else id(ref)
+        if key in seen:
+            continue
+        seen.add(key)
+        node = ref.get_object()
+        kids = node.get("/Kids") if hasattr(node, "get") else None
+        if kids is None:
+            count += 1
+        else:
+            stack.extend(reversed(list(kids.get_object())))
+    return count
+
+
+def _check_docx_zip(data: bytes) -> None:
+    """Refuse zip bombs before unpacking: part count and declared sizes (reads never exceed them)."""
+    import zipfile
+    lim = limits()
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise LoadError(f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
+    if len(infos) > lim.docx_parts:
+        raise LoadError(f"DOCX has {len(infos)} parts, more than {lim.docx_parts} ({ENV['docx_parts']})")
+    total = sum(i.file_size for i in infos)
+    if total > lim.docx_unzipped_bytes:
+        raise LoadError(f"DOCX unpacks to {total // 2**20} MB, more than {lim.docx_unzipped_bytes // 2**20} MB "
+                        f"({ENV['docx_unzipped_bytes']})")
+
+
 def _read_docx(path: Path, data: bytes) -> RawDocument:
+    _check_docx_zip(data)
     try:
         import docx
         doc = docx.Document(io.BytesIO(data))

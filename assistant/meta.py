@@ -25,11 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import orgs
+from .limits import ENV, limits
 
 SIDECAR_SUFFIX = ".meta.json"
 CATALOGUE = "katalog.csv"
-FIELDS = ("title", "organisation", "doc_type", "date")
-CATALOGUE_COLUMNS = ("file", "organisation", "title", "type", "date", "url")
+FIELDS = ("title", "organisation", "doc_type", "date", "visibility")
+CATALOGUE_COLUMNS = ("file", "organisation", "title", "type", "date", "url", "visibility")
+# Who may read a document: everyone, or logged-in staff only (README, "Roles and visibility").
+PUBLIC, INTERNAL = "offentlig", "intern"
+VISIBILITIES = (PUBLIC, INTERNAL)
 MAX_FIELD_CHARS = 300
 
 DOC_TYPES = [  # (type, words in the title or text that reveal it), most specific first
@@ -74,6 +78,7 @@ class Meta:
     date_phrase: str | None = None  # the words the date was read from
     sources: tuple[tuple[str, str], ...] = ()   # (field, where it came from)
     aliases: tuple[str, ...] = ()   # organisation abbreviations the text defines ("KFR")
+    visibility: str = PUBLIC        # offentlig | intern
 
     def source(self, field: str) -> str:
         return dict(self.sources).get(field, "")
@@ -104,6 +109,13 @@ def _valid(value, field: str, where: str) -> str:
     return value
 
 
+def check_visibility(value: str, where: str) -> str:
+    v = value.strip().lower()
+    if v not in VISIBILITIES:
+        raise MetadataError(f"{where}: visibility must be one of {list(VISIBILITIES)}, not {value!r}")
+    return v
+
+
 def read_sidecar(path: Path, corpus: Path | None = None) -> dict:
     side = sidecar_path(path)
     if not side.is_file():
@@ -111,9 +123,18 @@ def read_sidecar(path: Path, corpus: Path | None = None) -> dict:
     if corpus is not None and side.is_symlink() and not side.resolve().is_relative_to(Path(corpus).resolve()):
         raise MetadataError(f"sidecar {side.name} is a symlink out of the corpus folder")
     try:
+        too_large = side.stat().st_size > limits().text_bytes
+    except OSError as exc:
+        raise MetadataError(f"sidecar {side.name} cannot be read: {exc.strerror}") from exc
+    if too_large:
+        raise MetadataError(f"sidecar {side.name} is larger than {limits().text_bytes // 2**20} MB "
+                            f"({ENV['text_bytes']})")
+    try:
         data = json.loads(side.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise MetadataError(f"sidecar {side.name} is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MetadataError(f"sidecar {side.name} is nested too deeply to be metadata") from exc
     if not isinstance(data, dict):
         raise MetadataError(f"sidecar {side.name} must be a JSON object like "
                             '{"organisation": "...", "title": "..."}')
@@ -121,13 +142,17 @@ def read_sidecar(path: Path, corpus: Path | None = None) -> dict:
     unknown = set(data) - set(FIELDS) - {"url"}
     if unknown:
         raise MetadataError(f"sidecar {side.name} has unknown fields {sorted(unknown)}; valid: {list(FIELDS)}")
-    return {k: _valid(v, k, f"sidecar {side.name}") for k, v in data.items() if v not in (None, "")}
+    out = {k: _valid(v, k, f"sidecar {side.name}") for k, v in data.items() if v not in (None, "")}
+    if "visibility" in out:
+        out["visibility"] = check_visibility(out["visibility"], f"sidecar {side.name}")
+    return out
 
 
 def read_catalogue(corpus: Path) -> dict[str, dict]:
     """``katalog.csv`` in the corpus folder: relative file path -> its fields (empty cells ignored).
 
-    Columns: file, organisation, title, type, date, url (header required; comma or semicolon separated).
+    Columns: file, organisation, title, type, date, url, visibility (header required; comma or
+    semicolon separated; any subset including ``file``).
     """
     path = Path(corpus) / CATALOGUE
     if not path.is_file():
@@ -158,6 +183,9 @@ def read_catalogue(corpus: Path) -> dict[str, dict]:
         if fields.get("date") and not normalise_date(fields["date"]):
             raise MetadataError(f"{CATALOGUE} line {n}, column {header.index('date') + 1}: "
                                 f"date {fields['date']!r} is not a date (write 2021-03-14, 2021-03 or 2021)")
+        if fields.get("visibility"):
+            fields["visibility"] = check_visibility(
+                fields["visibility"], f"{CATALOGUE} line {n}, column {header.index('visibility') + 1}")
         vals = {}
         for k, v in fields.items():
             if v:
@@ -400,5 +428,7 @@ def resolve(text: str, rel: Path, *, sidecar: dict, catalogue: dict, props: dict
         if date:
             sources.append(("date", "text"))
     aliases = orgs.abbreviations(text, organisation) if organisation else ()
+    pick("visibility", ("sidecar", sidecar.get("visibility")), ("catalogue", catalogue.get("visibility")))
     return Meta(title=title, organisation=organisation or orgs.UNKNOWN, doc_type=chosen["doc_type"] or "dokument",
-                date=date, date_phrase=phrase, sources=tuple(sources), aliases=aliases)
+                date=date, date_phrase=phrase, sources=tuple(sources), aliases=aliases,
+                visibility=chosen["visibility"] or PUBLIC)

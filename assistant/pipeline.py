@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -14,7 +17,8 @@ from .config import Settings
 from .coverage import Coverage
 from .embed import Embedder
 from .extract import score_spans, select_quotes
-from .index import BuildSummary, Index, build_index, resolve_current
+from .limits import QUESTION_CHARS
+from .index import BuildSummary, Index, IndexDamaged, build_index, reader_scope, resolve_current
 from .retrieve import Filters, Stopwatch, retrieve
 from .scope import Scope, ScopeReader
 from .scoped import Ask, CoverRule, ScopedAnswers, describe_scope
@@ -22,7 +26,7 @@ from .text_da import Analyzer
 from .types import Answer, Hit, Quote
 from .why import Why, matched_words
 
-MAX_QUESTION_CHARS = 1000
+MAX_QUESTION_CHARS = QUESTION_CHARS
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,15 @@ class EmptyQuestion(ValueError):
     pass
 
 
+class UnclearQuestion(EmptyQuestion):
+    """Only punctuation, symbols or template placeholders ("???", "%s{0}"): nothing to look up."""
+
+
+REPHRASE = "Jeg kan ikke se, hvad der spørges om. Omformulér spørgsmålet med ord, fx »hvad siger kodekset om sociale medier?«"
+_PLACEHOLDER = re.compile(r"%[-+ #0-9.]*[sdifxXorc]|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\{[^{}]*\}|<[^<>]*>")
+_WORD = re.compile(r"[^\W_]{2,}")
+
+
 @dataclass(frozen=True)
 class Prepared:
     question: str
@@ -64,6 +77,8 @@ def prepare_question(question: str | None) -> Prepared:
     q = "".join(c for c in q if c.isprintable())
     if not q.strip():
         raise EmptyQuestion("empty question")
+    if not _WORD.search(_PLACEHOLDER.sub(" ", q)):
+        raise UnclearQuestion(f"no words to look up in {q[:80]!r}; rephrase the question in words")
     notes = ()
     if len(q) > MAX_QUESTION_CHARS:
         q = q[:MAX_QUESTION_CHARS]
@@ -72,12 +87,14 @@ def prepare_question(question: str | None) -> Prepared:
 
 
 class SpanVectors:
-    """Memoised embeddings of candidate quotes in both modes, keyed by their text (bounded, LRU).
+    """Embeddings of candidate quotes in both modes, keyed by their text.
 
-    Quote extraction embeds the sentences of the top passages as passages (for ranking them);
-    the abstention confidence compares the best of them as queries. Both are computed in one
-    batch the first time a sentence comes up; the same passages come back for many questions,
-    so each sentence is embedded once per model while the process lives.
+    Quote extraction compares the sentences of the top passages as passages (for ranking them);
+    the abstention confidence compares the best of them as queries. The index stores both for
+    every candidate (``Index.spans``, computed at build time), so a question embeds nothing but
+    itself. A text missing from the store (an index built before the store, or a candidate rule
+    changed since the build) is embedded in both modes in one batch the first time it comes up
+    and memoised here (bounded, LRU).
     """
 
     def __init__(self, embedder, max_items: int = 100_000):
@@ -88,7 +105,15 @@ class SpanVectors:
     def _embed(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         return list(zip(*self.embedder.embed_both(texts)))
 
-    def _get(self, texts: list[str], mode: int) -> np.ndarray:
+    def _get(self, texts: list[str], mode: int, store=None) -> np.ndarray:
+        stored = store.get(texts) if store is not None else {}
+        if len(stored) == len(set(texts)):
+            return np.stack([stored[t][mode] for t in texts])
+        rest = [t for t in texts if t not in stored]
+        memo = dict(zip(rest, self._memoised(rest, mode)))
+        return np.stack([stored[t][mode] if t in stored else memo[t] for t in texts])
+
+    def _memoised(self, texts: list[str], mode: int) -> np.ndarray:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vecs))
         if missing:
@@ -109,11 +134,11 @@ class SpanVectors:
                 out.append(v[mode])
         return np.stack(out)
 
-    def passages(self, texts: list[str]) -> np.ndarray:
-        return self._get(texts, 0)
+    def passages(self, texts: list[str], store=None) -> np.ndarray:
+        return self._get(texts, 0, store)
 
-    def queries(self, texts: list[str]) -> np.ndarray:
-        return self._get(texts, 1)
+    def queries(self, texts: list[str], store=None) -> np.ndarray:
+        return self._get(texts, 1, store)
 
     def clear(self) -> None:
         with self._lock:
@@ -151,6 +176,17 @@ class QueryMemo:
         return getattr(self._embedder, name)
 
 
+def _reader_scoped(method):
+    """Run ``method(self, question, filters, …)`` inside the reader's scope (``Filters.internal``):
+    what reads ``Index.vocabulary`` meanwhile (the coverage check) sees only the words of
+    documents this reader may see."""
+    @functools.wraps(method)
+    def scoped(self, question, filters: Filters | None = None, *args, **kwargs):
+        with reader_scope(filters is not None and filters.internal):
+            return method(self, question, filters, *args, **kwargs)
+    return scoped
+
+
 class Assistant:
     """Load the index once; answer questions with verbatim quotes; rebuild on demand.
 
@@ -168,7 +204,9 @@ class Assistant:
         self.span_vectors = SpanVectors(self.embedder)
         self.scoped = ScopedAnswers(self, CoverRule())
         self._reader: tuple[str, ScopeReader] | None = None
+        self.use_stored_spans = True      # False: embed candidates on first sight (for the benchmark)
         self._index: Index | None = None
+        self._refused: Path | None = None          # a damaged version `current` pointed at
         self._lock = threading.Lock()
 
     @property
@@ -190,20 +228,51 @@ class Assistant:
         finally:
             self._local.abstain = old
 
+    def warm_up(self) -> None:
+        """Load everything the first question needs: the model in a background thread (ONNX Runtime
+        and the tokenizer load in native code), the index and the Danish word lists meanwhile.
+        A failure to load either is raised here, in the caller's thread (one message, no thread traceback)."""
+        failed: list[BaseException] = []
+
+        def load_model():
+            try:
+                getattr(self.embedder, "encoder", None)   # an embedder without lazy loading has nothing to warm
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                failed.append(exc)
+
+        loader = threading.Thread(target=load_model, daemon=True)
+        loader.start()
+        try:
+            index = self.index
+            index.analyzer.tokens("kodekset")            # the lemmatiser's dictionary
+            index.vocabulary.check("kodekset")            # the documents' words and word frequencies
+        finally:
+            loader.join()
+        if failed:
+            raise failed[0]
+
     # -- index
     @property
     def index(self) -> Index:
-        current = resolve_current(self.index_dir)
+        try:
+            current = resolve_current(self.index_dir)
+        except IndexDamaged:
+            if self._index is None:
+                raise
+            current = None                        # e.g. a symlink loop: keep serving the version we have
         idx = self._index
-        if idx is None or (current is not None and current != idx.path):
+        if idx is None or (current is not None and current != idx.path and current != self._refused):
             with self._lock:
-                if self._index is None or (current is not None and current != self._index.path):
+                if self._index is None or (current is not None and current != self._index.path
+                                           and current != self._refused):
                     try:
                         self._index = Index.load(self.index_dir, self.embedder.model_id, self.settings)
-                    except Exception:
+                    except Exception as exc:
                         if self._index is None:
                             raise
-                        # keep serving the version we have
+                        # keep serving the version we have; versions never change, so do not retry this one
+                        self._refused = current
+                        print(f"keeping index {self._index.version}: {exc}", file=sys.stderr, flush=True)
             idx = self._index
         return idx
 
@@ -219,11 +288,13 @@ class Assistant:
         return retrieve(self.index, q, qvec, k=k, mode=mode, filters=filters,
                         depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k)
 
+    @_reader_scoped
     def ask(self, question: str, filters: Filters | None = None, k: int = 3,
             mode: str = "hybrid", top_hits: int = 4, timings: dict | None = None,
             previous: Scope | dict | None = None) -> Answer:
         """Answer with up to ``k`` verbatim quotes, or abstain. ``timings`` (when given) receives
-        seconds per stage: embed, dense, bm25, fusion, extract.
+        seconds per stage: embed, dense, bm25, fusion, extract. Internal documents are in scope only
+        with ``Filters(internal=True)``; the reader's scope also limits the coverage check's words.
 
         The question's organisation scope (``assistant/scope.py``) decides whose documents answer:
         a named organisation (or the ``filters`` organisation, given by name or alias) restricts the
@@ -239,7 +310,7 @@ class Assistant:
                             compare=scope.compare and len(filters.organisations) > 1)
         filters = replace(filters, organisations=())
         if not scope.scoped and not scope.follow_up:
-            return replace(self._answer(prepared, filters or None, k, mode, top_hits, timings), scope=scope)
+            return replace(self._answer(prepared, filters, k, mode, top_hits, timings), scope=scope)
         how = Ask(k, mode, top_hits, timings)
         asked = Prepared(scope.text, prepared.notes)
         # the organisation's name is the scope, not the topic: passages are compared with the question without it
@@ -249,7 +320,7 @@ class Assistant:
         elif scope.organisations or scope.doc_type:
             answer = self.scoped.single(asked, topic, scope, filters, how)
         else:
-            answer = self._answer(asked, filters or None, k, mode, top_hits, timings)
+            answer = self._answer(asked, filters, k, mode, top_hits, timings)
             answer = replace(answer, text=f"{scope.understood}\n{answer.text}", understood=scope.understood,
                              scope=scope)
         return replace(answer, question=scope.text)
@@ -302,10 +373,12 @@ class Assistant:
         hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode, filters=filters,
                         depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings)
         clock = Stopwatch(timings)
-        scored, vecs = score_spans(q, qvec, hits[:top_hits], self.span_vectors.passages, index.analyzer)
+        store = index.spans if self.use_stored_spans else None
+        scored, vecs = score_spans(q, qvec, hits[:top_hits], lambda t: self.span_vectors.passages(t, store),
+                                   index.analyzer)
         chosen = select_quotes(scored, vecs, max_quotes=k)
         docs = index.documents
-        confidence = self.confidence(qvec, scored)
+        confidence = self.confidence(qvec, scored, store)
         coverage = index.vocabulary.check(q)
         clock.lap("extract")
         if not chosen or self.abstain.abstains(confidence, coverage):
@@ -319,7 +392,7 @@ class Assistant:
         return Answer(q, compose(quotes, list(prepared.notes)), False, tuple(quotes), (), prepared.notes,
                       confidence, tuple(hits), coverage.missing, coverage.english)
 
-    def confidence(self, qvec: np.ndarray, scored) -> float:
+    def confidence(self, qvec: np.ndarray, scored, store=None) -> float:
         """How sure we are that the best candidates answer the question, for abstention.
 
         The question is compared with the best-scored candidate quotes (three by default,
@@ -332,7 +405,7 @@ class Assistant:
         best = sorted(scored, key=lambda s: -s.score)[:self.settings.confidence_spans]
         if not best:
             return 0.0
-        return float(np.max(self.span_vectors.queries([s.span.text for s in best]) @ qvec))
+        return float(np.max(self.span_vectors.queries([s.span.text for s in best], store) @ qvec))
 
 
 def _first_line_end(chunk) -> int:

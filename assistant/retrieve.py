@@ -24,32 +24,46 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
 
 @dataclass(frozen=True)
 class Filters:
-    """Which documents an answer may quote.
+    """Which documents an answer may quote: the user's choice of organisation and type, the
+    organisation scope of the question, and visibility.
 
     ``organisation`` and ``doc_type`` are what a user typed (UI dropdown, ``--org``, ``--type``): a
     case-insensitive substring ("aalborg" matches "Aalborg Kommune"). ``Assistant.ask`` first resolves
     ``organisation`` through the index's aliases ("Borgerrepræsentationen", "KFR", "Ishøjs") into
     ``organisations``: canonical names matched exactly. ``exclude`` leaves organisations out
     (canonical names; "what do the others say").
+
+    Internal documents (``Document.internal``) are in scope only with ``internal=True``, which the
+    UI sets for logged-in staff and admins; ``Filters()`` and ``filters=None`` mean public documents
+    only, so a caller that forgets the user gets the safe answer.
     """
     organisation: str | None = None
     doc_type: str | None = None
     organisations: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    internal: bool = False            # also internal documents (logged-in staff only)
 
     def __bool__(self) -> bool:
+        """True when the scope is narrowed (organisation, type, exclusions); visibility is not a choice."""
         return bool(self.organisation or self.doc_type or self.organisations or self.exclude)
 
     def allows(self, doc) -> bool:
+        if doc.internal and not self.internal:
+            return False
         if self.organisations and doc.organisation not in self.organisations:
             return False
         if self.exclude and doc.organisation in self.exclude:
+            return False
             return False
         if self.organisation and self.organisation.lower() not in doc.organisation.lower():
             return False
         if self.doc_type and self.doc_type.lower() not in doc.doc_type.lower():
             return False
         return True
+
+    def restricts(self, index) -> bool:
+        """True when some documents of ``index`` are out of scope (then retrieval filters)."""
+        return bool(self) or (not self.internal and index.has_internal)
 
 
 def check_mode(mode: str) -> str:
@@ -63,11 +77,13 @@ def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, 
              timings: dict | None = None) -> list[Hit]:
     """Fused ranking; ``timings`` (when given) receives seconds per stage: dense, bm25, fusion."""
     check_mode(mode)
+    filters = Filters() if filters is None else filters   # (Filters(internal=True) is falsy)
     clock = Stopwatch(timings)
     n = len(index.chunks)
     if n == 0:
         return []
-    if filters:
+    restricted = filters.restricts(index)
+    if restricted:
         depth = n   # filter after an exhaustive ranking so filtered-out chunks cannot crowd the list
     depth = max(depth, k)
     # qvec is still used in bm25 mode: returned hits get their dense similarity (for extraction)
@@ -75,7 +91,7 @@ def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, 
     clock.lap("dense")
     sparse = index.bm25_search(question, depth) if mode != "dense" else []
     clock.lap("bm25")
-    if filters:
+    if restricted:
         ok = lambda i: filters.allows(index.documents[index.chunks[i].document])
         dense = [(i, s) for i, s in dense if ok(i)]
         sparse = [(i, s) for i, s in sparse if ok(i)]

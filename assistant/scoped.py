@@ -103,7 +103,7 @@ class ScopedAnswers:
         a = self.assistant
         qvec = a.embedder.embed_queries([question])[0]
         hits = retrieve(a.index, question, qvec, k=self.rule.gate, mode=how.mode,
-                        filters=replace(filters, organisations=()) or None,
+                        filters=replace(filters, organisations=()),
                         depth=a.settings.fetch_depth, rrf_k=a.settings.rrf_k)
         docs = a.index.documents
         return next((i for i, h in enumerate(hits, start=1) if docs[h.chunk.document].organisation == organisation),

@@ -1,6 +1,7 @@
 """What flows between the pipeline steps: small frozen dataclasses."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 
 
@@ -26,15 +27,16 @@ class Document:
     page_starts: tuple[int, ...] = ()   # PDFs: offset where page i+1 begins in ``text``
     date_phrase: str | None = None      # the words the date was read from ("Opdateret: August 2018")
     org_aliases: tuple[str, ...] = ()   # abbreviations the document defines for its organisation ("KFR")
+    visibility: str = "offentlig"       # "offentlig" (everyone) or "intern" (logged-in staff only)
+
+    @property
+    def internal(self) -> bool:
+        return self.visibility != "offentlig"   # anything but public is treated as internal
 
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:
             return None
-        page = 1
-        for i, start in enumerate(self.page_starts):
-            if start <= offset:
-                page = i + 1
-        return page
+        return max(1, bisect_right(self.page_starts, offset))   # pages whose start is <= offset
 
     def meta(self) -> dict:
         d = asdict(self)

@@ -17,3 +17,13 @@ def e5_embedder():
     from assistant.config import Settings
     from assistant.embed import Embedder
     return Embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def hostile_dir(tmp_path_factory):
+    """The hostile documents of tests/hostile_files.py, written once per session."""
+    import hostile_files
+    d = tmp_path_factory.mktemp("hostile-files")
+    for fname, write, _, _ in hostile_files.CASES.values():
+        write(d / fname)
+    return d

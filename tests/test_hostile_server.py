@@ -1,0 +1,129 @@
+"""The running server against hostile requests, hostile files and damaged index versions
+(real model). One server for the module; every test checks it still answers."""
+import os
+import shutil
+import sys
+import threading
+
+import pytest
+
+from bounded import run_bounded
+from conftest import CORPUS, ROOT
+from damage import DAMAGE, point_current_at, point_current_at_itself
+from serving import ask, build_index, running_server
+
+QUESTION = "hvad siger kodekset om sociale medier?"
+SOCIAL = "Vi taler og skriver ordentligt til, om og med hinanden ved møder, uden for møder og på sociale medier"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile-server")
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(CORPUS, corpus)
+    build_index(corpus, index)
+    with running_server(index, data=root / "data") as url:
+        yield url, corpus, index
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+    return Client(server[0], verbose=False)
+
+
+def test_monitoring_is_off(server):
+    import httpx
+    url = server[0]
+    for path in ("monitoring", "monitoring/summary", "gradio_api/monitoring/summary"):
+        r = httpx.get(url + path)
+        assert r.status_code in (403, 404), (path, r.status_code, r.text[:200])
+        assert "avg_duration" not in r.text and "success" not in r.text.lower()
+
+
+def test_uploads_are_limited_and_foreign_origins_refused(server, tmp_path):
+    import httpx
+    url = server[0]
+    upload = url + "gradio_api/upload"
+    uploads_before = _upload_dir_size()
+    big = httpx.post(upload, files={"files": ("x.bin", b"\0" * (3 * 2**20))})
+    assert big.status_code == 413, big.text
+    foreign = httpx.post(upload, files={"files": ("x.txt", b"hej")}, headers={"Origin": "http://evil.example"})
+    assert foreign.status_code == 403
+    raw = httpx.post(upload, content=b"\0" * 1000, headers={"Content-Type": "application/octet-stream"})
+    assert raw.status_code == 415
+    join = httpx.post(url + "gradio_api/queue/join", json={"data": [QUESTION], "fn_index": 0, "session_hash": "x"},
+                      headers={"Origin": "http://evil.example"})
+    assert join.status_code == 403
+    assert _upload_dir_size() - uploads_before < 2**20          # nothing big was kept in the temp folder
+
+
+def _upload_dir_size():
+    import tempfile
+    folder = os.environ.get("GRADIO_TEMP_DIR") or os.path.join(tempfile.gettempdir(), "gradio")
+    return sum(f.stat().st_size for f in __import__("pathlib").Path(folder).rglob("*") if f.is_file()) \
+        if os.path.isdir(folder) else 0
+
+
+def test_punctuation_and_template_questions_ask_to_rephrase(client):
+    for q in ("???", "%s{0}", "{{ title }}"):
+        assert "Omformulér spørgsmålet" in ask(client, q), q
+    assert SOCIAL in ask(client, QUESTION)
+
+
+def test_server_keeps_answering_while_hostile_files_are_indexed(server, client, hostile_dir):
+    import hostile_files
+    url, corpus, index = server
+    for fname, _, _, _ in hostile_files.CASES.values():
+        shutil.copy(hostile_dir / fname, corpus / fname)
+    answers, stop = [], threading.Event()
+
+    def keep_asking():
+        from gradio_client import Client
+        c = Client(url, verbose=False)
+        while not stop.wait(1.0):            # a user asking now and then, not a load test on 2 cores
+            answers.append(ask(c, QUESTION))
+
+    t = threading.Thread(target=keep_asking)
+    t.start()
+    try:
+        run = run_bounded([sys.executable, "-m", "assistant.cli", "index", "--corpus", str(corpus),
+                           "--index", str(index)], cwd=ROOT, env={"ASSISTANT_PDF_SECONDS": "0.2"})
+    finally:
+        stop.set()
+        t.join()
+    print(f"assistant index with every hostile file: {run.seconds:.1f} s, peak {run.peak_mb:.0f} MB")
+    run.check_bounded()
+    assert run.returncode == 0, run.stderr
+    for fname, _, limit, _ in hostile_files.CASES.values():
+        if limit:
+            assert f"skipped {fname}: " in run.stdout and limit in run.stdout
+    assert answers and all(SOCIAL in a for a in answers)
+    assert SOCIAL in ask(client, QUESTION)
+    for fname, _, _, _ in hostile_files.CASES.values():
+        (corpus / fname).unlink()
+
+
+def test_server_keeps_its_last_good_version_for_every_kind_of_damage(server, client):
+    url, corpus, index = server
+    good = (index / "current").resolve()
+    baseline = ask(client, QUESTION)
+    assert SOCIAL in baseline
+    for n, (kind, damage) in enumerate(DAMAGE.items()):
+        if damage is None:
+            point_current_at_itself(index)
+        else:
+            bad = index / f"v-99999999T999999-damaged-{n:02d}"
+            shutil.copytree(good, bad)
+            damage(bad)
+            point_current_at(index, bad.name)
+        assert ask(client, QUESTION) == baseline, kind
+        assert ask(client, "hvordan defineres ledelse") , kind
+    # assistant index (real model) builds a fresh version beside the damaged one; the server takes it
+    run = run_bounded([sys.executable, "-m", "assistant.cli", "index", "--corpus", str(corpus), "--index", str(index)],
+                      cwd=ROOT, timeout=600)
+    run.check_bounded(seconds=300)
+    assert run.returncode == 0 and "damaged" in run.stdout + run.stderr, run.stderr
+    fresh = (index / "current").resolve()
+    assert fresh != good and fresh.name.startswith("v-2")
+    assert SOCIAL in ask(client, QUESTION)

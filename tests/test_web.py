@@ -1,0 +1,248 @@
+"""Log-in, sessions, CSRF, --require-login and the administration page, in process (fake embedder;
+the real model and a real browser are in test_admin_browser.py and test_internal_server.py)."""
+import html
+import json
+import re
+
+import pytest
+
+from assistant.audit import AuditLog
+from assistant.index import Index, resolve_current
+
+from fakes import FakeEmbedder, make_pdf
+from webclient import PASSWORD, csrf, login, make_site
+
+NEW_POLICY = ("Retningslinjer for hjemmearbejde\n\nHjemmearbejde\n\n"
+              "Medarbejdere kan arbejde hjemme to dage om ugen efter aftale med lederen.\n")
+
+
+@pytest.fixture
+def site(tmp_path):
+    client, app, assistant = make_site(tmp_path, FakeEmbedder())
+    with client:
+        yield client, app, assistant, tmp_path
+
+
+def flash(client) -> str:
+    return html.unescape(" ".join(re.findall(r'class="flash [^"]*"[^>]*>([^<]*)<', client.get("/admin").text)))
+
+
+def test_login_sets_a_strict_httponly_cookie_and_logout_needs_the_csrf_token(site):
+    client, app, _, tmp = site
+    assert client.get("/whoami").text == "ikke logget ind"
+    page = client.get("/login")
+    token = html.unescape(re.search(r'name="csrf" value="([^"]+)"', page.text).group(1))
+    r = client.post("/login", data={"name": "hanne", "password": PASSWORD, "next": "/admin"})
+    assert r.status_code == 400 and "forældet" in r.text                     # no CSRF token
+    r = client.post("/login", data={"csrf": token, "name": "hanne", "password": "forkert-kodeord"})
+    assert r.status_code == 401 and "Forkert brugernavn eller adgangskode." in r.text
+    r = client.post("/login", data={"csrf": token, "name": "hanne", "password": PASSWORD, "next": "//evil.example/x"})
+    assert r.status_code == 303 and r.headers["location"] == "/"              # only local redirects
+    cookie = [c for c in r.headers.get_list("set-cookie") if c.startswith("kodeks_session=")][0]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert client.get("/whoami").text == "hanne (administrator)"
+
+    client.post("/logout", data={"csrf": "wrong"})
+    assert client.get("/whoami").text == "hanne (administrator)"             # a forged log-out does nothing
+    client.post("/logout", data={"csrf": csrf(client)})
+    assert client.get("/whoami").text == "ikke logget ind"
+    actions = [(e["user"], e["action"]) for e in AuditLog(tmp / "data").entries()]
+    assert actions == [("hanne", "login_failed"), ("hanne", "login"), ("hanne", "logout")]
+
+
+def test_repeated_wrong_passwords_pause_that_name_and_foreign_origins_are_refused(site):
+    client, *_ = site
+    for _ in range(5):
+        assert login(client, password="forkert-kodeord").status_code == 401
+    r = login(client)                                                       # right password, but paused
+    assert r.status_code == 429 and "vent et kvarter" in r.text
+    assert login(client, name="ole").status_code == 303                    # another name is not affected
+    for path in ("/login", "/logout", "/admin/genopbyg", "/gradio_api/queue/join"):
+        r = client.post(path, data={"csrf": "x"}, headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403, path
+    assert client.get("/whoami").text == "ole (medarbejder)"
+
+
+def test_removed_user_loses_the_session_on_the_next_request(site):
+    client, app, _, tmp = site
+    login(client, name="ole")
+    assert client.get("/whoami").text == "ole (medarbejder)"
+    app.state.users.remove("ole")
+    assert client.get("/whoami").text == "ikke logget ind"
+
+
+def test_administration_is_for_admins_only(site):
+    client, *_ = site
+    r = client.get("/admin")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/admin"
+    assert client.post("/admin/genopbyg", data={}).status_code == 303         # anonymous: to the log-in
+    assert client.get("/admin/status").status_code == 403
+    login(client, name="ole")
+    assert client.get("/admin").status_code == 403 and "administrator" in client.get("/admin").text
+    assert client.post("/admin/genopbyg", data={"csrf": "x"}).status_code == 403
+    client.cookies.clear()
+    login(client)
+    page = client.get("/admin")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    for heading in ("Indekset", "Upload dokument", "Dokumenter", "Manglende metadata", "Seneste ændringer"):
+        assert f"<h2>{heading}</h2>" in page.text
+
+
+def test_require_login_closes_the_chat_and_its_api(tmp_path):
+    client, *_ = make_site(tmp_path, FakeEmbedder(), require_login=True)
+    with client:
+        r = client.get("/", headers={"Accept": "text/html"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        for path in ("/config", "/gradio_api/info", "/kilde/aalborg-byraad-adfaerdskodeks", "/theme.css"):
+            assert client.get(path).status_code == 401, path
+        assert client.post("/gradio_api/queue/join", json={}).status_code == 401
+        assert client.get("/login").status_code == 200
+        login(client, name="ole")
+        assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
+        assert client.get("/config").status_code == 200
+
+
+def upload(client, name, data, **fields):
+    return client.post("/admin/dokumenter", data={"csrf": csrf(client), **fields},
+                       files={"fil": (name, data, "application/octet-stream")})
+
+
+def test_uploads_are_checked_by_content_stored_under_generated_names_and_never_served_raw(site, monkeypatch):
+    client, _, _, tmp = site
+    login(client)
+    corpus = tmp / "corpus"
+    before = sorted(p.name for p in corpus.iterdir())
+    refused = {
+        ("politik.pdf", b"Dette er bare tekst, ikke en PDF."): "indholdet er tekst",
+        ("politik.docx", b"%PDF-1.4 not really"): "indholdet er PDF",
+        ("program.exe", b"MZ\x90\x00\x03"): "understøttes ikke",
+        ("billede.txt", bytes(range(256)) * 40): "hverken PDF, DOCX, HTML eller tekst",
+        ("tom.txt", b""): "Filen er tom",
+    }
+    for (name, data), message in refused.items():
+        assert upload(client, name, data).status_code == 303
+        assert message in flash(client), name
+    scanned = tmp / "scannet.pdf"
+    make_pdf(scanned, [[]])                                               # a PDF with no text layer
+    upload(client, "scannet.pdf", scanned.read_bytes())
+    assert "kan ikke læses" in flash(client)
+    monkeypatch.setenv("ASSISTANT_DOCUMENT_UPLOAD_BYTES", "1000")
+    upload(client, "stor.txt", ("Ordentlig tekst om hjemmearbejde. " * 100).encode())
+    assert "for stor" in flash(client)
+    monkeypatch.delenv("ASSISTANT_DOCUMENT_UPLOAD_BYTES")
+    assert upload(client, "ok.txt", "tekst", visibility="hemmelig").status_code == 303
+    assert "Synlighed skal være offentlig eller intern" in flash(client)
+    assert sorted(p.name for p in corpus.iterdir()) == before                 # nothing refused was kept
+
+    r = upload(client, "../../../etc/Hjemmearbejde.txt", NEW_POLICY.encode(), visibility="intern",
+               organisation="Aalborg Kommune", date="1. marts 2024")
+    assert r.status_code == 303 and "er gemt som dok-" in flash(client)
+    [new] = [p for p in corpus.iterdir() if p.name not in before and p.suffix == ".txt"]
+    assert re.fullmatch(r"dok-[0-9a-f]{10}\.txt", new.name) and new.read_text(encoding="utf-8") == NEW_POLICY
+    assert json.loads((corpus / f"{new.stem}.meta.json").read_text(encoding="utf-8")) == {
+        "organisation": "Aalborg Kommune", "visibility": "intern", "date": "2024-03-01"}
+    assert not list(tmp.glob("etc*")) and not list(corpus.glob(".*"))       # no path from the client, no temp files
+    for path in (f"/gradio_api/file={new}", f"/gradio_api/file={new.relative_to(tmp)}", f"/file={new}"):
+        r = client.get(path)
+        assert r.status_code != 200 and "hjemme to dage" not in r.text, path
+    [entry] = [e for e in AuditLog(tmp / "data").entries() if e["action"] == "upload"]
+    assert entry["user"] == "hanne" and entry["document"] == new.stem
+    assert entry["details"]["filename"] == "../../../etc/Hjemmearbejde.txt"
+
+
+def test_edit_replace_delete_are_logged_and_bad_input_changes_nothing(site):
+    client, _, _, tmp = site
+    login(client)
+    corpus = tmp / "corpus"
+    doc = "albertslund-kommune-vaerdier"
+    r = client.post(f"/admin/dokumenter/{doc}/metadata", data={"csrf": csrf(client), "date": "i går"})
+    assert r.status_code == 303 and "Datoen »i går« kan ikke læses" in flash(client)
+    assert not (corpus / f"{doc}.meta.json").exists()
+    client.post(f"/admin/dokumenter/{doc}/metadata",
+                data={"csrf": csrf(client), "date": "2020-05", "visibility": "intern", "title": "Albertslundværdierne"})
+    assert json.loads((corpus / f"{doc}.meta.json").read_text(encoding="utf-8")) == {
+        "date": "2020-05", "visibility": "intern", "title": "Albertslundværdierne"}
+    client.post(f"/admin/dokumenter/{doc}/metadata", data={"csrf": "forældet", "visibility": "offentlig"})
+    assert "forældet" in flash(client)
+    assert json.loads((corpus / f"{doc}.meta.json").read_text(encoding="utf-8"))["visibility"] == "intern"
+    client.post("/admin/dokumenter/findes-ikke/slet", data={"csrf": csrf(client)})
+    assert "findes ikke i dokumentmappen" in flash(client)
+    assert client.post("/admin/dokumenter/..%2F..%2Fdata%2Fusers/slet", data={"csrf": csrf(client)}).status_code == 404
+    assert (tmp / "data" / "users.json").exists()
+
+    html = "<html><body><h1>Albertslundværdierne</h1><p>Vi er nysgerrige og modige.</p></body></html>"
+    client.post(f"/admin/dokumenter/{doc}/erstat", data={"csrf": csrf(client)},
+                files={"fil": ("vaerdier.html", html.encode(), "text/html")})
+    assert (corpus / f"{doc}.html").read_text(encoding="utf-8") == html
+    assert not (corpus / f"{doc}.txt").exists() and (corpus / f"{doc}.meta.json").exists()   # same id and sidecar
+    client.post(f"/admin/dokumenter/{doc}/slet", data={"csrf": csrf(client)})
+    assert not list(corpus.glob(f"{doc}.*"))
+    log = [(e["user"], e["action"], e.get("document")) for e in AuditLog(tmp / "data").entries()
+           if e["action"] not in ("login",)]
+    assert log == [("hanne", "edit_metadata", doc), ("hanne", "replace", doc), ("hanne", "delete", doc)]
+    assert json.loads((tmp / "data" / "audit.jsonl").read_text(encoding="utf-8").splitlines()[1])["details"] == {
+        "changed": {"date": "2020-05", "visibility": "intern", "title": "Albertslundværdierne"}}
+
+
+def test_rebuild_runs_in_the_background_and_a_failed_one_changes_nothing(site):
+    client, app, assistant, tmp = site
+    login(client)
+    corpus = tmp / "corpus"
+    first = resolve_current(tmp / "index").name
+    upload(client, "hjemmearbejde.txt", NEW_POLICY.encode(), organisation="Aalborg Kommune", date="2024-03")
+    assert "Ny – kommer med ved næste genopbygning" in client.get("/admin").text
+    client.post("/admin/genopbyg", data={"csrf": csrf(client)})
+    state = app.state.rebuilder.wait(120)
+    assert state.status == "done" and state.percent == 100 and len(state.summary["added"]) == 1
+    page = html.unescape(client.get("/admin").text)
+    assert 'id="fremdrift" max="100" value="100"' in page and "Færdig: indekset er genopbygget" in page
+    second = resolve_current(tmp / "index").name
+    assert second != first and second == state.version
+    assert "Retningslinjer for hjemmearbejde" in {d.title for d in assistant.index.documents.values()}
+
+    (corpus / "katalog.csv").write_text("file,organisation,date\nhjemmearbejde.txt,Aalborg Kommune,engang\n",
+                                        encoding="utf-8")
+    client.post("/admin/genopbyg", data={"csrf": csrf(client)})
+    state = app.state.rebuilder.wait(120)
+    assert state.status == "failed" and "katalog.csv line 2, column 3" in state.message
+    page = html.unescape(client.get("/admin").text)
+    assert "Genopbygningen mislykkedes" in page and "Indekset er uændret" in page
+    assert resolve_current(tmp / "index").name == second and not list((tmp / "index").glob(".tmp-*"))
+    actions = [e["action"] for e in AuditLog(tmp / "data").entries()]
+    assert actions[-4:] == ["rebuild_start", "rebuild_done", "rebuild_start", "rebuild_failed"]
+
+
+def test_unknown_metadata_is_listed_with_a_form_that_fixes_it(site):
+    client, app, assistant, tmp = site
+    login(client)
+    (tmp / "corpus" / "noter.txt").write_text("noter fra et møde\n\nvi talte om kaffe og kage.\n", encoding="utf-8")
+    client.post("/admin/genopbyg", data={"csrf": csrf(client)})
+    app.state.rebuilder.wait(120)
+    section = client.get("/admin").text.split('id="ukendt"')[1]
+    assert 'data-id="noter"' in section and "ukendt organisation" in section
+    assert 'action="/admin/dokumenter/noter/metadata"' in section
+    client.post("/admin/dokumenter/noter/metadata",
+                data={"csrf": csrf(client), "organisation": "Albertslund Kommune", "date": "2023"})
+    client.post("/admin/genopbyg", data={"csrf": csrf(client)})
+    app.state.rebuilder.wait(120)
+    assert assistant.index.documents["noter"].organisation == "Albertslund Kommune"
+    assert 'data-id="noter"' not in client.get("/admin").text.split('id="ukendt"')[1]
+
+
+def test_source_view_shows_internal_documents_to_staff_only(site):
+    client, app, assistant, tmp = site
+    login(client)
+    client.post("/admin/dokumenter/aalborg-kommune-ledelsespolitik/metadata",
+                data={"csrf": csrf(client), "visibility": "intern"})
+    client.post("/admin/genopbyg", data={"csrf": csrf(client)})
+    assert app.state.rebuilder.wait(120).status == "done"
+    assert Index.load(tmp / "index").documents["aalborg-kommune-ledelsespolitik"].internal
+    ok = client.get("/kilde/aalborg-kommune-ledelsespolitik?start=0&end=20")
+    assert ok.status_code == 200 and '<mark id="citat">' in ok.text and ok.headers["cache-control"] == "no-store"
+    client.post("/logout", data={"csrf": csrf(client)})
+    hidden = client.get("/kilde/aalborg-kommune-ledelsespolitik")
+    missing = client.get("/kilde/findes-ikke")
+    assert hidden.status_code == missing.status_code == 404 and hidden.text.split("<main>")[1] == \
+        missing.text.split("<main>")[1]
+    assert client.get("/kilde/aalborg-byraad-adfaerdskodeks").status_code == 200
