@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test run index eval bench chromium clean devcorpus libreoffice
+.PHONY: install test run index eval bench chromium clean devcorpus libreoffice ranker
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,11 @@ eval: $(STAMP)
 	$(BIN)/assistant index
 	$(BIN)/assistant eval --report evals/report.md
 	$(BIN)/assistant eval --report evals/report-dev.md --gold evals/dev.jsonl
+
+# Retrain the quote ranker on the development material (writes assistant/ranker.json; tests/test_ranker.py
+# fails when the shipped weights differ from what this produces).
+ranker: $(STAMP)
+	$(BIN)/assistant train-ranker --ablation
 
 bench: $(STAMP)
 	$(BIN)/assistant bench

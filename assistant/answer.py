@@ -43,7 +43,7 @@ def compose(quotes: list[Quote], notes: list[str]) -> str:
     for (org, title), qs in groups.items():
         lines.append(f"\n**{org} – {title}**")
         for q in qs:
-            lines.append(f"> {q.text}")
+            lines.extend(f"> {ln}" for ln in q.text.split("\n") if ln.strip())   # a list quote keeps its lines
             lines.append(f"— {citation(q)}")
     return "\n".join(lines).strip()
 

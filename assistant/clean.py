@@ -59,6 +59,8 @@ def clean_text(text: str, *, dehyphenate: bool = False, boilerplate: frozenset[s
         text = re.sub(r"([a-zæøå])-\n[ ]*(?=[a-zæøå])", r"\1", text)
     lines = [ln.rstrip() for ln in text.split("\n")]
     lines = _drop_chrome(lines, boilerplate)
+    if dehyphenate:
+        lines = reflow(lines)
     lines = _normalise_bullets(lines)
     lines = _mark_contact_block(lines)
     out = "\n".join(lines)
@@ -210,6 +212,35 @@ def strip_page_furniture(pages: list[str]) -> tuple[list[str], list[str]]:
             kept.append(ln)
         out.append("\n".join(kept))
     return out, removed
+
+
+MIN_REFLOW_LINES = 8
+
+
+def reflow(lines: list[str], full: float = 0.7) -> list[str]:
+    """Join the lines a PDF wrapped at the edge of its column back into one paragraph line.
+
+    A line continues the one before when it starts in lower case (no sentence does), or with a
+    digit after a line that ends without punctuation ("1. april" / "2021."), or when the line
+    before fills the column (at least ``full`` of the page's usual line length) and does not end a
+    sentence. Bullets and numbered items start their own line; a line ending in ':' introduces
+    what follows and is never joined. Quotes are then whole sentences instead of line fragments.
+    """
+    widths = sorted(len(ln.strip()) for ln in lines if ln.strip())
+    if len(widths) < MIN_REFLOW_LINES:
+        return lines        # a cover page or a short page: too few lines to know the column's width
+    usual = widths[int(0.9 * (len(widths) - 1))]
+    out: list[str] = []
+    for line in lines:
+        s = line.strip()
+        prev = out[-1].strip() if out else ""
+        if prev and s and not prev.endswith(":") and not _BULLET_RE.match(line) and not _NUMBERED_RE.match(line):
+            ends = bool(_SENTENCE.search(prev))
+            if s[0].islower() or (not ends and (s[0].isdigit() or len(prev) >= full * usual)):
+                out[-1] = out[-1].rstrip() + " " + s
+                continue
+        out.append(line)
+    return out
 
 
 def _normalise_bullets(lines: list[str]) -> list[str]:

@@ -167,6 +167,21 @@ def cmd_bench(args) -> int:
     return run(args)
 
 
+def cmd_train_ranker(args) -> int:
+    from .config import Settings
+    from .embed import Embedder
+    from .pipeline import Assistant
+    from .train_ranker import train
+    embedder = Embedder(Settings.from_env(model=args.model))
+    make = lambda corpus, index_dir: Assistant(Settings.from_env(model=args.model, index_dir=index_dir,
+                                                                 corpus_dir=corpus), embedder=embedder)
+    report = train(make, Path(args.work), Path(args.out), ablation=args.ablation,
+                   log=(lambda m: print(m, file=sys.stderr)) if args.json else print)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .gate import DEFAULT_MARGIN, Gate
     from .web import serve
@@ -222,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also print the table per answer kind, question style or organisation")
     sp.add_argument("--folds", action="store_true",
                     help="with --sweep: choose the rule leave-one-organisation-out and report it on the held-out fold")
+    sp.add_argument("--fold-rankers", metavar="DIR",
+                    help="answer each question with the quote ranker trained without its organisation "
+                         "(the folds folder assistant train-ranker writes, e.g. index/train/folds)")
     sp.add_argument("--quiet", action="store_true", help="the table only, no list of failures")
     sp.set_defaults(func=cmd_eval)
 
@@ -270,6 +288,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
     sp.add_argument("--keep", action="store_true", help="keep the scaled corpora and indexes")
     sp.set_defaults(func=cmd_bench)
+
+    sp = sub.add_parser("train-ranker", help="train the quote ranker on the development material "
+                                             "(leave-one-organisation-out validated)")
+    sp.add_argument("--work", default="index/train", help="where the development indexes are built (default: index/train)")
+    sp.add_argument("--out", default=str(Path(__file__).with_name("ranker.json")),
+                    help="weights file (default: the packaged assistant/ranker.json)")
+    sp.add_argument("--ablation", action="store_true", help="also leave-one-organisation-out hit@1 without each feature group")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_train_ranker)
 
     sp = with_index(sub.add_parser("serve", help="start the browser chat"))
     sp.add_argument("--host", default="127.0.0.1")

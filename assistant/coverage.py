@@ -117,7 +117,11 @@ class Vocabulary:
 
     def check(self, question: str) -> Coverage:
         words = content_words(question)
-        if is_english(words):
+        return self.check_words(tuple(words), is_english(words))
+
+    def check_words(self, words: tuple[str, ...], english: bool) -> Coverage:
+        """Coverage of a question's content words (``content_words``), already analysed."""
+        if english:
             return Coverage(tuple(words), (), True)
         missing = tuple(w for w in words if _zipf(w, "da") < COMMON_ZIPF and not self.covers(w))
         return Coverage(tuple(words), missing, False)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 KS = (1, 3, 5, 10)
 TABLE_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10",
-              "quote_hit@1", "abstain_accuracy", "false_abstain_rate"]
+              "quote_hit@1", "quote_hit@shown", "abstain_accuracy", "false_abstain_rate"]
 KEYS = ["n", *TABLE_KEYS, "organisation_scope", "questions"]
 DEFAULT_GOLD = [Path("evals/test.jsonl")]
 
@@ -119,15 +119,24 @@ def ndcg_at(rels: list[bool], n_relevant: int, k: int = 10) -> float:
 
 # ------------------------------------------------------------------ running
 
-def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool = True) -> dict:
+def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool = True,
+             fold_rankers: dict | None = None) -> dict:
     """Metrics over ``gold``; internal documents count unless ``internal=False`` (an operator's
-    measurement of the whole index, not what an anonymous reader sees)."""
+    measurement of the whole index, not what an anonymous reader sees). ``fold_rankers`` (fold ->
+    Ranker) answers each question with the quote ranker trained without its organisation
+    (``assistant train-ranker`` writes them)."""
     from .retrieve import Filters
     index = assistant.index
     rows = []
+    shipped = assistant.ranker
     for g in gold:
         scope = replace(g.search_filters() or Filters(), internal=internal)   # the gold line's filters
-        answer = assistant.ask(g.question, scope, mode=mode)
+        if fold_rankers is not None:
+            assistant.ranker = fold_rankers.get(g.fold or "(none)", shipped)
+        try:
+            answer = assistant.ask(g.question, scope, mode=mode)
+        finally:
+            assistant.ranker = shipped
         hits = list(answer.hits)[:10]
         rels = [g.matches(h.chunk.document, h.chunk.text) for h in hits]
         n_rel = sum(g.matches(c.document, c.text) for c in index.chunks)
@@ -147,6 +156,7 @@ def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool =
             row["mrr@10"] = mrr_at(rels)
             row["ndcg@10"] = ndcg_at(rels, n_rel)
             row["quote_hit@1"] = 1.0 if first and g.matches(first.document, first.text) else 0.0
+            row["quote_hit@shown"] = 1.0 if any(g.matches(q.document, q.text) for q in answer.quotes) else 0.0
         rows.append(row)
     return summarise(rows)
 
@@ -161,6 +171,7 @@ def summarise(rows: list[dict]) -> dict:
     out["mrr@10"] = mean("mrr@10", ans)
     out["ndcg@10"] = mean("ndcg@10", ans)
     out["quote_hit@1"] = mean("quote_hit@1", ans)
+    out["quote_hit@shown"] = mean("quote_hit@shown", ans)
     out["abstain_accuracy"] = round(sum(r["abstained"] for r in unans) / len(unans), 4) if unans else None
     out["false_abstain_rate"] = round(sum(r["abstained"] for r in ans) / len(ans), 4) if ans else None
     out["organisation_scope"] = scope_summary(rows)
@@ -256,8 +267,8 @@ def table_row(name: str, m: dict) -> str:
     return f"| {name} | " + " | ".join("–" if v is None else f"{v:.3f}" for v in cells) + " |"
 
 
-TABLE_HEAD = ("| retriever | R@1 | R@3 | R@5 | R@10 | MRR@10 | nDCG@10 | quote hit@1 | abstain acc. | false abstain |\n"
-              "|---|---|---|---|---|---|---|---|---|---|")
+TABLE_HEAD = ("| retriever | R@1 | R@3 | R@5 | R@10 | MRR@10 | nDCG@10 | quote hit@1 | quote hit@shown | abstain acc. | false abstain |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def breakdown(result: dict, gold: list[Gold], by: str) -> list[tuple[str, dict]]:
@@ -359,6 +370,14 @@ def leave_one_organisation_out(inputs, gold: list[Gold], max_false: float = 0.05
             "false_abstain_rate": sum(ans) / max(len(ans), 1), "rules": per_fold}
 
 
+def load_fold_rankers(folder: Path) -> dict:
+    """fold -> Ranker from the folder ``assistant train-ranker`` writes (folds.json names the files)."""
+    from .rank import Ranker
+    table = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
+    return {fold: Ranker.from_json(json.loads((folder / name).read_text(encoding="utf-8")))
+            for fold, name in table.items()}
+
+
 def main_eval(args, assistant) -> int:
     gold = load_gold(args.gold or DEFAULT_GOLD)
     if args.sweep:
@@ -384,7 +403,10 @@ def main_eval(args, assistant) -> int:
         write_report(assistant, Path(args.report), [Path(p) for p in (args.gold or [])])
         print(f"wrote {args.report}")
         return 0
-    result = evaluate(assistant, gold, args.retriever)
+    fold_rankers = load_fold_rankers(Path(args.fold_rankers)) if args.fold_rankers else None
+    result = evaluate(assistant, gold, args.retriever, fold_rankers=fold_rankers)
+    if fold_rankers is not None:
+        print(f"quotes chosen by rankers trained without the question's organisation ({args.fold_rankers})")
     if args.json:
         result["by"] = {by: dict(breakdown(result, gold, by)) for by in (args.by or [])}
         for rows in result["by"].values():

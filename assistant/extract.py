@@ -1,9 +1,8 @@
-"""Quote extraction: the sentences and bullet items inside the top hits that answer the question.
+"""Quote extraction: the sentences, items and lists inside the top hits that answer the question.
 
-Candidates are scored by dense similarity to the question (same model),
-lexical overlap with the question's analysed terms, and the rank of their
-passage; up to three are chosen with MMR so near-duplicates are not repeated.
-Every quote is an exact span of the cleaned document text.
+Candidates are cut from the top passages (``candidate_spans``), described by features and
+scored by the learned ranker (rank.py); up to three are chosen with MMR so near-duplicates and
+overlapping pieces are not repeated. Every quote is an exact span of the cleaned document text.
 """
 from __future__ import annotations
 
@@ -15,8 +14,15 @@ import numpy as np
 from .text_da import Analyzer
 from .types import Hit
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ0-9\"'”‘“«])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”»)]?\s+(?=[A-ZÆØÅ0-9\"'”‘“«§(])")
 _ITEM = re.compile(r"^(•\s|\d{1,2}[.)]\s)")
+# Danish abbreviations that are always followed by more of the sentence ("ca. 140", "kl. 12",
+# "jf. § 4", "tlf. 33 ..."): a full stop after them does not end a sentence.
+ABBREVIATIONS = frozenset("""ca kl nr pkt stk tlf jf jvf pr bl.a f.eks fx dvs vedr ang evt inkl ekskl iht
+mht ift hhv mv. att afd adr e.g i.e vs etc. cf ref art kap""".replace(".", "").split())
+_ANAPHOR = re.compile(r"^(det betyder|det vil sige|det gælder|det samme gælder|dette|denne|disse|derfor|dermed|"
+                      r"således|herunder|heraf|her|så)\b", re.I)
+MAX_LIST_CHARS = 700
 
 
 @dataclass(frozen=True)
@@ -25,32 +31,84 @@ class Span:
     start: int        # offsets in the document text
     end: int
     text: str
+    form: str = "sentence"   # sentence, item, list (lead-in and its items), pair (a sentence with the one it leans on)
+
+
+def sentences(line: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of one line; abbreviations and initials do not end one."""
+    cuts = [0]
+    for m in _SENTENCE_END.finditer(line):
+        before = line[:m.start()].rstrip("\"'”») ")
+        word = re.search(r"([^\s(]+)\.$", before)
+        if word:
+            w = word.group(1).lower().replace(".", "")
+            if w in ABBREVIATIONS or (len(w) == 1 and w.isalpha()):
+                continue
+        cuts.append(m.end())
+    cuts.append(len(line))
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if a < b]
 
 
 def candidate_spans(hit: Hit, hit_rank: int) -> list[Span]:
-    """Bullet items whole, paragraphs split into sentences; lead-ins ending in ':' are skipped."""
+    """The quotable pieces of a hit: sentences of its paragraphs, bullet and numbered items whole
+    (without the bullet glyph), each list with its lead-in as one quote (a lead-in ends in ':'
+    and is not quoted alone; without one, three items or more), and a sentence that leans on the one before ("Derfor ...", "Det
+    betyder ...") together with that one."""
     c = hit.chunk
-    spans = []
+    spans: list[Span] = []
+    lines = []
     pos = 0
     for line in c.text.split("\n"):
-        line_start = pos
+        lines.append((pos, line))
         pos += len(line) + 1
+    lead: tuple[int, int] | None = None       # open list: (start, end) of its lead-in or first item
+    has_lead = False                          # the open list has a lead-in line ending in ':'
+    items: list[Span] = []
+
+    def close_list():
+        nonlocal lead, items, has_lead
+        # a list is its lead-in and items, or three items or more without one ("Titel: ...",
+        # "Opdateret: ..." are two labels, not a list)
+        if lead is not None and items and (len(items) >= 3 or has_lead):
+            a, b = lead[0], items[-1].end
+            if b - a <= MAX_LIST_CHARS:
+                spans.append(Span(hit_rank, a, b, c.text[a - c.start:b - c.start], "list"))
+        lead, items, has_lead = None, [], False
+
+    for line_start, line in lines:
         if not line.strip():
             continue
         m = _ITEM.match(line)
         if m:
-            pieces = [(m.end() if line.startswith("•") else 0, len(line))]   # a bullet item whole, without its glyph
-        else:
-            cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(line)] + [len(line)]
-            pieces = [(a, b) for a, b in zip(cuts, cuts[1:])]
-        for a, b in pieces:
+            a = m.end() if line.startswith("•") else 0
+            seg = line[a:].strip()
+            s = c.start + line_start + a + (len(line[a:]) - len(line[a:].lstrip()))
+            if len(seg) >= 12:
+                item = Span(hit_rank, s, s + len(seg), seg, "item")
+                spans.append(item)
+                if lead is None:
+                    lead = (c.start + line_start, s + len(seg))
+                items.append(item)
+            continue
+        close_list()
+        previous: Span | None = None
+        for a, b in sentences(line):
             seg = line[a:b]
-            lead = len(seg) - len(seg.lstrip())
+            lead_ws = len(seg) - len(seg.lstrip())
             seg = seg.strip()
-            if len(seg) < 12 or seg.endswith(":"):
+            s = c.start + line_start + a + lead_ws
+            if seg.endswith(":"):
+                lead, has_lead = (s, s + len(seg)), True
                 continue
-            s = c.start + line_start + a + lead
-            spans.append(Span(hit_rank, s, s + len(seg), seg))
+            if len(seg) < 12:
+                continue
+            span = Span(hit_rank, s, s + len(seg), seg)
+            spans.append(span)
+            if previous is not None and _ANAPHOR.match(seg):
+                spans.append(Span(hit_rank, previous.start, span.end,
+                                  c.text[previous.start - c.start:span.end - c.start], "pair"))
+            previous = span
+    close_list()
     return spans
 
 
@@ -58,47 +116,70 @@ def candidate_spans(hit: Hit, hit_rank: int) -> list[Span]:
 class Scored:
     span: Span
     hit: Hit
-    score: float
-    dense: float
-    lexical: float
+    score: float      # the ranker's log-odds that this candidate holds the answer
+    dense: float      # asymmetric similarity to the question (E5 query vs passage)
+    sym: float        # symmetric similarity (both embedded as queries)
+    similarity: float = 0.0   # meaning plus word overlap, the pre-ranker score: picks the candidates
+                              # the abstention confidence looks at, so retraining the ranker does not
+                              # move the calibrated thresholds
 
 
-def score_spans(question: str, qvec: np.ndarray, hits: list[Hit], embed_passages, analyzer: Analyzer,
-                w_dense: float = 1.0, w_lex: float = 0.15, w_rank: float = 0.02) -> tuple[list[Scored], np.ndarray]:
+@dataclass(frozen=True)
+class Candidates:
+    """One question's candidate quotes with what the ranker saw."""
+    scored: list[Scored]
+    vectors: np.ndarray        # passage vectors, for redundancy between chosen quotes
+    X: np.ndarray              # feature matrix (rank.FEATURES)
+
+
+def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents: dict, analyzer: Analyzer,
+           ranker=None, store=None) -> Candidates:
+    """Candidate quotes of the top hits, with their features and (given a ranker) their scores.
+    Their vectors come from the index's store (computed at build time) or ``span_vectors``."""
+    from .rank import features
     spans, owners = [], []
     for r, h in enumerate(hits):
         for s in candidate_spans(h, r):
             spans.append(s)
             owners.append(h)
     if not spans:
-        return [], np.zeros((0, len(qvec)), np.float32)
-    vecs = embed_passages([s.text for s in spans])
+        return Candidates([], np.zeros((0, len(qvec)), np.float32), np.zeros((0, 0), np.float32))
+    texts = [s.text for s in spans]
+    vecs = span_vectors.passages(texts, store)
     dense = vecs @ qvec
-    q_terms = set(analyzer.tokens(question))
-    out = []
-    for s, h, d, in zip(spans, owners, dense):
-        terms = set(analyzer.tokens(s.text))
-        lex = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
-        score = w_dense * float(d) + w_lex * lex - w_rank * s.hit_rank
-        out.append(Scored(s, h, score, float(d), lex))
-    return out, vecs
+    sym = span_vectors.queries(texts, store) @ qvec
+    X = features(question, spans, hits, dense, sym, documents, analyzer)
+    scores = ranker.score(X) if ranker is not None else dense
+    q_terms = set(question.terms)
+    overlap = [len(q_terms & set(analyzer.tokens(s.text))) / len(q_terms) if q_terms else 0.0 for s in spans]
+    scored = [Scored(s, h, float(sc), float(d), float(y), float(d) + 0.15 * o - 0.02 * s.hit_rank)
+              for s, h, sc, d, y, o in zip(spans, owners, scores, dense, sym, overlap)]
+    return Candidates(scored, vecs, X)
 
 
 def select_quotes(scored: list[Scored], vecs: np.ndarray, max_quotes: int = 3, lam: float = 0.7,
-                  dup_sim: float = 0.95, margin: float = 0.04) -> list[Scored]:
-    """MMR selection: relevance minus redundancy; drops near-duplicates and weak extras."""
+                  dup_sim: float = 0.95, margin: float = 1.5) -> list[Scored]:
+    """The best candidate, then up to ``max_quotes - 1`` more whose score is within ``margin``
+    (log-odds) of it, by MMR (relevance minus redundancy); a candidate overlapping one already
+    chosen (a sentence inside a chosen list) or nearly identical to one is not repeated."""
     if not scored:
         return []
     order = sorted(range(len(scored)), key=lambda i: -scored[i].score)
     best = scored[order[0]].score
     chosen: list[int] = []
+
+    def overlaps(i: int, j: int) -> bool:
+        a, b = scored[i], scored[j]
+        return (a.hit.chunk.document == b.hit.chunk.document and a.span.start < b.span.end
+                and b.span.start < a.span.end) or a.span.text == b.span.text
+
     while len(chosen) < max_quotes:
         cand, cand_val = None, -1e9
         for i in order:
             if i in chosen or scored[i].score < best - margin:
                 continue
             red = max((float(vecs[i] @ vecs[j]) for j in chosen), default=0.0)
-            if red >= dup_sim or any(scored[i].span.text == scored[j].span.text for j in chosen):
+            if red >= dup_sim or any(overlaps(i, j) for j in chosen):
                 continue
             val = lam * scored[i].score - (1 - lam) * red
             if val > cand_val:

@@ -236,11 +236,13 @@ class Index:
         scores, ids = self.faiss_index.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), k)
         return [(self._pos_of_id[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i != -1]
 
-    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def bm25_search(self, query: str | tuple[str, ...], k: int) -> list[tuple[int, float]]:
+        """BM25 over the chunks; ``query`` is text or its analysed terms (question.py)."""
         if self.bm25 is None:
             return []
         vocab = self.bm25.vocab_dict
-        tokens = [t for t in self.analyzer.tokens(query) if t in vocab]
+        terms = self.analyzer.tokens(query) if isinstance(query, str) else query
+        tokens = [t for t in terms if t in vocab]
         if not tokens:
             return []
         scores = self.bm25.get_scores(tokens)

@@ -16,10 +16,13 @@ from .answer import compose, compose_not_covered, make_quote
 from .config import Settings
 from .coverage import Coverage
 from .embed import Embedder
-from .extract import score_spans, select_quotes
+from .extract import gather, select_quotes
 from .limits import QUESTION_CHARS
 from .index import BuildSummary, Index, IndexDamaged, build_index, reader_scope, resolve_current
+from .question import Question, analyse
+from .rank import WEIGHTS_PATH, load_ranker
 from .retrieve import Filters, Stopwatch, retrieve
+from .orgs import Registry
 from .scope import Scope, ScopeReader
 from .scoped import Ask, CoverRule, ScopedAnswers, describe_scope
 from .text_da import Analyzer
@@ -39,7 +42,7 @@ class AbstainRule:
     cannot be checked word by word and have their own threshold. Calibrated on the dev
     split with `assistant eval --sweep` (README); recalibrate when the model changes.
     """
-    plain: float = 0.85
+    plain: float = 0.845
     missing: float = 0.89
     english: float = 0.795
 
@@ -203,7 +206,8 @@ class Assistant:
         self._local = threading.local()           # per-thread abstain rule for one sub-question (scoped.py)
         self.span_vectors = SpanVectors(self.embedder)
         self.scoped = ScopedAnswers(self, CoverRule())
-        self._reader: tuple[str, ScopeReader] | None = None
+        self._reader: tuple[tuple[str, bool], ScopeReader] | None = None
+        self.ranker = load_ranker(str(WEIGHTS_PATH)) if WEIGHTS_PATH.exists() else None
         self.use_stored_spans = True      # False: embed candidates on first sight (for the benchmark)
         self._index: Index | None = None
         self._refused: Path | None = None          # a damaged version `current` pointed at
@@ -296,49 +300,63 @@ class Assistant:
         seconds per stage: embed, dense, bm25, fusion, extract. Internal documents are in scope only
         with ``Filters(internal=True)``; the reader's scope also limits the coverage check's words.
 
-        The question's organisation scope (``assistant/scope.py``) decides whose documents answer:
-        a named organisation (or the ``filters`` organisation, given by name or alias) restricts the
-        answer to its documents, or says they do not cover it and then quotes others, labelled; a
-        comparison is answered per organisation. ``previous`` (the previous answer's ``scope``, or its
-        JSON form) lets a follow-up such as "hvad med Aarhus?" keep the previous topic.
+        The question is read once (``understand``) into a ``Question`` whose ``scope`` decides whose
+        documents answer: a named organisation (or the ``filters`` organisation, given by name or
+        alias) restricts the answer to its documents, or says they do not cover it and then quotes
+        others, labelled; a comparison is answered per organisation (``assistant/scoped.py``).
+        ``previous`` (the previous answer's ``scope``, or its JSON form) lets a follow-up such as
+        "hvad med Aarhus?" keep the previous topic.
         """
-        prepared = prepare_question(question)
-        scope = self.read_scope(prepared.question, previous)
         filters = self.resolve_filters(filters)
+        q = self.understand(question, previous, filters)
+        filters = replace(filters, organisations=())      # the scope says whose documents, per step
+        scope = q.scope
+        how = Ask(k, mode, top_hits, timings)
+        if scope.compare:
+            answer = self.scoped.compare(q, filters, how)
+        elif scope.organisations or scope.doc_type:
+            answer = self.scoped.single(q, filters, how)
+        else:
+            answer = self._answer(q, filters, k, mode, top_hits, timings)
+            if scope.understood:                            # a follow-up: say what was understood
+                answer = replace(answer, text=f"{scope.understood}\n{answer.text}", understood=scope.understood)
+        return replace(answer, question=q.text, scope=scope)
+
+    def understand(self, question: str, previous: Scope | dict | None = None,
+                   filters: Filters | None = None) -> Question:
+        """The question read once: prepared (``prepare_question``), its organisation scope (the
+        organisations and document types this reader may see; a follow-up resolved against
+        ``previous``; the ``filters`` organisation when the question names none), and analysed
+        (terms, focus, answer kind, language). Every later step reads this value."""
+        prepared = prepare_question(question)
+        filters = filters or Filters()
+        reader = self.scope_reader(filters.internal)
+        if isinstance(previous, dict):
+            previous = reader.restore(previous) if previous.get("answered") else None
+        scope = reader.read(prepared.question, previous)
         if filters.organisations and not scope.organisations:
             scope = replace(scope, organisations=filters.organisations, from_filter=True,
                             compare=scope.compare and len(filters.organisations) > 1)
-        filters = replace(filters, organisations=())
-        if not scope.scoped and not scope.follow_up:
-            return replace(self._answer(prepared, filters, k, mode, top_hits, timings), scope=scope)
-        how = Ask(k, mode, top_hits, timings)
-        asked = Prepared(scope.text, prepared.notes)
-        # the organisation's name is the scope, not the topic: passages are compared with the question without it
-        topic = Prepared(scope.query or scope.text, prepared.notes)
-        if scope.compare:
-            answer = self.scoped.compare(asked, topic, scope, filters, how)
-        elif scope.organisations or scope.doc_type:
-            answer = self.scoped.single(asked, topic, scope, filters, how)
-        else:
-            answer = self._answer(asked, filters, k, mode, top_hits, timings)
-            answer = replace(answer, text=f"{scope.understood}\n{answer.text}", understood=scope.understood,
-                             scope=scope)
-        return replace(answer, question=scope.text)
+        return analyse(prepared.question, self.index.analyzer, scope, prepared.notes)
 
-    def scope_reader(self) -> ScopeReader:
-        """The organisations and document types of the current index version, for reading questions."""
+    def scope_reader(self, internal: bool = False) -> ScopeReader:
+        """The organisations and document types a reader may see in the current index version, for
+        reading questions (an organisation or type only internal documents have is not recognised
+        for an anonymous reader)."""
         index = self.index
+        key = (index.version, bool(internal))
         cached = self._reader
-        if cached is None or cached[0] != index.version:
-            cached = (index.version, ScopeReader(index.organisations, {d.doc_type for d in index.documents.values()}))
+        if cached is None or cached[0] != key:
+            docs = index.visible_documents(internal).values()
+            seen = {d.organisation for d in docs}
+            registry = Registry({o: set(a) for o, a in index.organisations.aliases.items() if o in seen})
+            cached = (key, ScopeReader(registry, {d.doc_type for d in docs}))
             self._reader = cached
         return cached[1]
 
-    def read_scope(self, question: str, previous: Scope | dict | None = None) -> Scope:
-        reader = self.scope_reader()
-        if isinstance(previous, dict):
-            previous = reader.restore(previous) if previous.get("answered") else None
-        return reader.read(question, previous)
+    def read_scope(self, question: str, filters: Filters | None = None) -> Scope:
+        """The scope of ``question`` alone (``assistant ask --after``: the question a follow-up follows)."""
+        return self.understand(question, None, self.resolve_filters(filters)).scope
 
     def resolve_filters(self, filters: Filters | None) -> Filters:
         """A typed organisation filter ("aalborg", "Borgerrepræsentationen", "KFR") as its canonical name."""
@@ -350,10 +368,10 @@ class Assistant:
         return filters
 
     def why(self, question: str, quote: Quote, scope: Scope | dict | None = None,
-            hits: tuple[Hit, ...] = ()) -> Why:
+            hits: tuple[Hit, ...] = (), internal: bool = False) -> Why:
         """Why ``quote`` answers ``question`` (the question as answered), in plain Danish, on demand."""
         if isinstance(scope, dict):
-            scope = self.scope_reader().restore(scope) if scope.get("answered") else None
+            scope = self.scope_reader(internal).restore(scope) if scope.get("answered") else None
         q = prepare_question(question).question
         qvec = self.embedder.embed_queries([q])[0]
         similarity = float((self.span_vectors.passages([quote.text]) @ qvec)[0])
@@ -362,50 +380,50 @@ class Assistant:
         return Why(matched_words(q, quote.text, self.index.analyzer), similarity,
                    describe_scope(scope, quote.organisation), rank)
 
-    def _answer(self, prepared: Prepared, filters: Filters | None, k: int, mode: str, top_hits: int,
+    def _answer(self, question: Question, filters: Filters | None, k: int, mode: str, top_hits: int,
                 timings: dict | None) -> Answer:
-        """Retrieve, extract and compose (or abstain) for one prepared question within ``filters``."""
-        q = prepared.question
+        """Retrieve, extract and compose (or abstain) for one analysed question within ``filters``."""
+        q = question.text
         index = self.index
         clock = Stopwatch(timings)
         qvec = self.embedder.embed_queries([q])[0]
         clock.lap("embed")
         hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode, filters=filters,
-                        depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings)
+                        depth=self.settings.fetch_depth, rrf_k=self.settings.rrf_k, timings=timings,
+                        terms=question.terms)
         clock = Stopwatch(timings)
         store = index.spans if self.use_stored_spans else None
-        scored, vecs = score_spans(q, qvec, hits[:top_hits], lambda t: self.span_vectors.passages(t, store),
-                                   index.analyzer)
-        chosen = select_quotes(scored, vecs, max_quotes=k)
+        cands = gather(question, qvec, hits[:top_hits], self.span_vectors, index.documents, index.analyzer,
+                       self.ranker, store)
+        chosen = select_quotes(cands.scored, cands.vectors, max_quotes=k)
         docs = index.documents
-        confidence = self.confidence(qvec, scored, store)
-        coverage = index.vocabulary.check(q)
+        confidence = self.confidence(cands.scored)
+        coverage = index.vocabulary.check_words(question.words, question.english)
         clock.lap("extract")
+        notes = question.notes
         if not chosen or self.abstain.abstains(confidence, coverage):
             related = [make_quote(docs[h.chunk.document], h.chunk.heading, h.chunk.start,
                                   _first_line_end(h.chunk), h.dense_score or 0.0) for h in hits[:3]]
-            text = compose_not_covered(related, list(prepared.notes), coverage.missing)
-            return Answer(q, text, True, (), tuple(related), prepared.notes, confidence, tuple(hits),
+            text = compose_not_covered(related, list(notes), coverage.missing)
+            return Answer(q, text, True, (), tuple(related), notes, confidence, tuple(hits),
                           coverage.missing, coverage.english)
         quotes = [make_quote(docs[s.hit.chunk.document], s.hit.chunk.heading, s.span.start, s.span.end, s.score)
                   for s in chosen]
-        return Answer(q, compose(quotes, list(prepared.notes)), False, tuple(quotes), (), prepared.notes,
+        return Answer(q, compose(quotes, list(notes)), False, tuple(quotes), (), notes,
                       confidence, tuple(hits), coverage.missing, coverage.english)
 
-    def confidence(self, qvec: np.ndarray, scored, store=None) -> float:
+    def confidence(self, scored) -> float:
         """How sure we are that the best candidates answer the question, for abstention.
 
-        The question is compared with the best-scored candidate quotes (three by default,
-        ``Settings.confidence_spans``, chosen on the dev split) embedded as
-        *queries* too (E5's symmetric mode, meant for similarity between two texts of
-        the same kind), not as passages: on the dev split this separates answerable from
-        unanswerable questions better than the asymmetric score used for ranking
-        (README, "Abstention").
+        The best candidate quotes by meaning and word overlap (three by default,
+        ``Settings.confidence_spans``, chosen on the dev split; not by the quote ranker, so that
+        retraining it does not move the calibrated thresholds) are compared with the question as *queries* too (E5's symmetric mode, meant
+        for similarity between two texts of the same kind), not as passages: on the dev split
+        this separates answerable from unanswerable questions better than the asymmetric score
+        used for ranking (README, "Abstention").
         """
-        best = sorted(scored, key=lambda s: -s.score)[:self.settings.confidence_spans]
-        if not best:
-            return 0.0
-        return float(np.max(self.span_vectors.queries([s.span.text for s in best], store) @ qvec))
+        best = sorted(scored, key=lambda s: -s.similarity)[:self.settings.confidence_spans]
+        return max((s.sym for s in best), default=0.0)
 
 
 def _first_line_end(chunk) -> int:

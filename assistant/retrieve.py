@@ -74,8 +74,9 @@ def check_mode(mode: str) -> str:
 
 def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, mode: str = "hybrid",
              filters: Filters | None = None, depth: int = 50, rrf_k: int = RRF_K,
-             timings: dict | None = None) -> list[Hit]:
-    """Fused ranking; ``timings`` (when given) receives seconds per stage: dense, bm25, fusion."""
+             timings: dict | None = None, terms: tuple[str, ...] | None = None) -> list[Hit]:
+    """Fused ranking; ``terms`` are the question's analysed terms when already known (question.py);
+    ``timings`` (when given) receives seconds per stage: dense, bm25, fusion."""
     check_mode(mode)
     filters = Filters() if filters is None else filters   # (Filters(internal=True) is falsy)
     clock = Stopwatch(timings)
@@ -89,7 +90,7 @@ def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, 
     # qvec is still used in bm25 mode: returned hits get their dense similarity (for extraction)
     dense = index.dense_search(qvec, depth) if mode != "bm25" and qvec is not None else []
     clock.lap("dense")
-    sparse = index.bm25_search(question, depth) if mode != "dense" else []
+    sparse = index.bm25_search(terms if terms is not None else question, depth) if mode != "dense" else []
     clock.lap("bm25")
     if restricted:
         ok = lambda i: filters.allows(index.documents[index.chunks[i].document])

@@ -12,9 +12,12 @@
 - A document type ("personalepolitikken") is a preference: when documents of that type do not
   cover the question, the answer comes from the other documents, with a note.
 
-Passages are compared with the question *without* the organisation's name (``Scope.query``): the
-name says whose documents to read, not what they should say. ``_answer`` (retrieval, quote
-extraction, abstention) is called once per scope and is not changed.
+Everything reads the one ``Question`` that ``Assistant.understand`` made: its ``scope`` (whose
+documents, compared or not) and, for passages, its ``topic`` (the question *without* the
+organisations' names, ``Scope.query``): the name says whose documents to read, not what they
+should say. ``_answer`` (retrieval, quote extraction, abstention) is called once per scope and is
+not changed. Visibility travels in ``Filters``: an anonymous reader's comparison columns and
+"what others say" quotes come from public documents only.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from dataclasses import dataclass, replace
 
 from . import answer as compose_da
 from .coverage import COMMON_ZIPF, Vocabulary, _zipf, content_words
+from .question import Question
 from .retrieve import Filters, retrieve
 from .scope import Scope, genitive, join_names
 from .types import Answer, Hit, OrgAnswer
@@ -85,107 +89,113 @@ class ScopedAnswers:
         self.rule = rule or CoverRule()
 
     # -- building blocks
-    def _answer(self, prepared, filters: Filters, how: Ask, abstain: bool = True) -> Answer:
+    def _answer(self, question: Question, filters: Filters, how: Ask, abstain: bool = True) -> Answer:
         a = self.assistant
         if abstain:
-            return a._answer(prepared, filters, how.k, how.mode, how.top_hits, how.timings)
+            return a._answer(question, filters, how.k, how.mode, how.top_hits, how.timings)
         from .pipeline import NEVER_ABSTAIN
         with a.abstaining(NEVER_ABSTAIN):
-            return a._answer(prepared, filters, how.k, how.mode, how.top_hits, how.timings)
+            return a._answer(question, filters, how.k, how.mode, how.top_hits, how.timings)
 
-    def passes(self, answer: Answer, question: str) -> bool:
+    def passes(self, answer: Answer, question: Question) -> bool:
         """Would the abstention rule answer with these candidates? (the rule as is; only asked here)"""
-        coverage = self.assistant.index.vocabulary.check(question)
+        coverage = self.assistant.index.vocabulary.check_words(question.words, question.english)
         return bool(answer.quotes) and not self.assistant.abstain.abstains(answer.confidence, coverage)
 
-    def rank_of(self, organisation: str, question: str, filters: Filters, how: Ask) -> int | None:
+    def rank_of(self, organisation: str, question: Question, filters: Filters, how: Ask) -> int | None:
         """Place of the organisation's best passage in the whole corpus's ranking (None: below the gate)."""
         a = self.assistant
-        qvec = a.embedder.embed_queries([question])[0]
-        hits = retrieve(a.index, question, qvec, k=self.rule.gate, mode=how.mode,
-                        filters=replace(filters, organisations=()),
+        qvec = a.embedder.embed_queries([question.text])[0]
+        hits = retrieve(a.index, question.text, qvec, k=self.rule.gate, mode=how.mode,
+                        filters=replace(filters, organisations=()), terms=question.terms,
                         depth=a.settings.fetch_depth, rrf_k=a.settings.rrf_k)
         docs = a.index.documents
         return next((i for i, h in enumerate(hits, start=1) if docs[h.chunk.document].organisation == organisation),
                     None)
 
-    def judge(self, prepared, scope: Scope, organisation: str, filters: Filters, how: Ask,
+    def judge(self, question: Question, organisation: str, filters: Filters, how: Ask,
               beside: tuple[str, ...] = ()) -> Judged:
-        """Does ``organisation`` cover the question, compared with everyone except it (and ``beside``:
-        the other organisations of a comparison)?"""
-        inside = self._answer(prepared, replace(filters, organisations=(organisation,), exclude=()), how, False)
+        """Does ``organisation`` cover the question (its ``about``: without the organisations' names),
+        compared with everyone except it (and ``beside``: the other organisations of a comparison)?"""
+        topic = question.about
+        inside = self._answer(topic, replace(filters, organisations=(organisation,), exclude=()), how, False)
         others = replace(filters, organisations=(), exclude=(organisation, *beside))
-        outside = self._answer(prepared, others, how, False)
-        rank = self.rank_of(organisation, prepared.question, replace(filters, exclude=beside), how)
-        covered = self.rule.covers(rank, inside, outside, self.topic_missing(organisation, scope))
-        return Judged(inside, outside, covered)
+        outside = self._answer(topic, others, how, False)
+        rank = self.rank_of(organisation, topic, replace(filters, exclude=beside), how)
+        missing = self.topic_missing(organisation, question.scope, filters.internal)
+        return Judged(inside, outside, self.rule.covers(rank, inside, outside, missing))
 
-    def topic_missing(self, organisation: str, scope: Scope) -> tuple[str, ...]:
+    def topic_missing(self, organisation: str, scope: Scope, internal: bool = False) -> tuple[str, ...]:
         """Words of the question's subject ("om sociale medier") that other documents use and this
-        organisation's never do."""
+        organisation's never do (of the documents the reader may see)."""
         phrase = scope.topic_phrase
         if not phrase:
             return ()
         index = self.assistant.index
-        vocab = self.vocabulary(organisation)
+        vocab = self.vocabulary(organisation, internal)
         return tuple(w for w in content_words(phrase)
                      if _zipf(w, "da") < COMMON_ZIPF and index.vocabulary.covers(w) and not vocab.covers(w))
 
-    def missing_in(self, organisation: str, scope: Scope, question: str) -> tuple[str, ...]:
+    def missing_in(self, organisation: str, question: Question, internal: bool = False) -> tuple[str, ...]:
         """Specific question words the corpus uses and this organisation's documents never do (named in the
         "does not mention" sentence when the question has no "om …" subject)."""
-        index = self.assistant.index
-        cov = index.vocabulary.check(question)
+        topic = question.about
+        cov = self.assistant.index.vocabulary.check_words(topic.words, topic.english)
         if cov.english:
             return ()
-        names = {w for m in scope.org_mentions for w in content_words(m.text)}
-        vocab = self.vocabulary(organisation)
+        names = {w for m in question.scope.org_mentions for w in content_words(m.text)}
+        vocab = self.vocabulary(organisation, internal)
         return tuple(w for w in cov.words
                      if w not in names and _zipf(w, "da") < COMMON_ZIPF and w not in cov.missing
                      and not vocab.covers(w))[:3]
 
-    def vocabulary(self, organisation: str) -> Vocabulary:
-        """The words of one organisation's documents (cached per index version)."""
+    def vocabulary(self, organisation: str, internal: bool = False) -> Vocabulary:
+        """The words of one organisation's documents that the reader may see (cached per index version)."""
         index = self.assistant.index
         cache = getattr(self, "_vocab", None)
         if cache is None or cache[0] != index.version:
             cache = self._vocab = (index.version, {})
-        if organisation not in cache[1]:
-            docs = [d for d in index.documents.values() if d.organisation == organisation]
-            cache[1][organisation] = Vocabulary([d.text for d in docs] + [f"{d.title} {d.organisation}" for d in docs])
-        return cache[1][organisation]
+        key = (organisation, bool(internal))
+        if key not in cache[1]:
+            docs = [d for d in index.visible_documents(internal).values() if d.organisation == organisation]
+            cache[1][key] = Vocabulary([d.text for d in docs] + [f"{d.title} {d.organisation}" for d in docs])
+        return cache[1][key]
 
-    def _covered_somewhere(self, prepared, judged: list[Judged]) -> bool:
+    def _covered_somewhere(self, question: Question, judged: list[Judged]) -> bool:
         """Does some document cover the question read without the organisations' names? The question as
         asked abstained; its topic may still pass the rule inside an organisation or outside it (the name
         is not something passages say, and lowers their similarity)."""
-        return any(self.passes(a, prepared.question) for j in judged for a in (j.inside, j.outside))
+        return any(self.passes(a, question.about) for j in judged for a in (j.inside, j.outside))
 
-    def _not_mentioned(self, organisation: str, scope: Scope, question: str) -> str:
+    def _not_mentioned(self, organisation: str, question: Question, internal: bool) -> str:
+        scope = question.scope
         return compose_da.not_mentioned(organisation, scope.topic_phrase,
-                                        () if scope.topic_phrase else self.missing_in(organisation, scope, question))
+                                        () if scope.topic_phrase else self.missing_in(organisation, question, internal))
 
     @staticmethod
     def _head(scope: Scope, notes: list[str]) -> list[str]:
         return ([scope.understood] if scope.understood else []) + notes
 
     # -- one named organisation (or only a document type)
-    def single(self, asked, prepared, scope: Scope, filters: Filters, how: Ask) -> Answer:
-        """``asked``: the question as asked (the corpus's abstention); ``prepared``: without the organisation."""
+    def single(self, question: Question, filters: Filters, how: Ask) -> Answer:
+        """The question as asked decides the corpus's abstention; its topic (``question.about``) is what
+        the organisation's passages are compared with."""
+        scope = question.scope
         if not scope.organisations:
-            return self._typed(prepared, scope, filters, how)
+            return self._typed(question, filters, how)
         org = scope.organisations[0]
-        corpus = self._answer(asked, filters, how)
+        internal = filters.internal
+        corpus = self._answer(question, filters, how)
         typed = replace(filters, doc_type=scope.doc_type) if scope.doc_type and not filters.doc_type else filters
-        r = self.judge(prepared, scope, org, typed, how)
-        if corpus.abstained and not self._covered_somewhere(prepared, [r]):
-            said = self._not_mentioned(org, scope, prepared.question)   # no document covers it: as before #16
+        r = self.judge(question, org, typed, how)
+        if corpus.abstained and not self._covered_somewhere(question, [r]):
+            said = self._not_mentioned(org, question, internal)   # no document covers it: as before #16
             return replace(corpus, text="\n".join(self._head(scope, []) + [said, corpus.text]),
                            understood=scope.understood, scope=scope, by_organisation=(OrgAnswer(org, (), said),),
                            not_in_scope=(org,))
         notes = []
         if not r.covered and typed is not filters:             # the document type was only a preference
-            r = self.judge(prepared, scope, org, filters, how)
+            r = self.judge(question, org, filters, how)
             if r.covered:
                 notes.append(f"Dokumenttypen «{scope.doc_type}» hos {org} nævner det ikke; "
                              f"svaret kommer fra {genitive(org)} andre dokumenter.")
@@ -195,22 +205,23 @@ class ScopedAnswers:
                            notes=inside.notes + tuple(notes), confidence=corpus.confidence,
                            missing_terms=corpus.missing_terms, understood=scope.understood, scope=scope,
                            by_organisation=(OrgAnswer(org, inside.quotes),))
-        said = self._not_mentioned(org, scope, prepared.question)
+        said = self._not_mentioned(org, question, internal)
         others = r.outside.quotes
-        text = compose_da.compose_not_in_scope(list(prepared.notes), scope.understood, [said], list(others), [])
-        return Answer(corpus.question, text, True, (), (), prepared.notes, corpus.confidence, r.inside.hits,
+        text = compose_da.compose_not_in_scope(list(question.notes), scope.understood, [said], list(others), [])
+        return Answer(corpus.question, text, True, (), (), question.notes, corpus.confidence, r.inside.hits,
                       corpus.missing_terms, corpus.english, scope.understood, (OrgAnswer(org, (), said),), (org,),
                       tuple(others), scope)
 
-    def _typed(self, prepared, scope: Scope, filters: Filters, how: Ask) -> Answer:
+    def _typed(self, question: Question, filters: Filters, how: Ask) -> Answer:
         """A document type named without an organisation: that type first, everything when it does not cover it."""
+        scope, topic = question.scope, question.about
         notes = []
         if filters.doc_type:
-            a = self._answer(prepared, filters, how)
+            a = self._answer(topic, filters, how)
         else:
-            a = self._answer(prepared, replace(filters, doc_type=scope.doc_type), how)
+            a = self._answer(topic, replace(filters, doc_type=scope.doc_type), how)
             if a.abstained:
-                b = self._answer(prepared, filters, how)
+                b = self._answer(topic, filters, how)
                 if not b.abstained:
                     notes.append(f"Dokumenttypen «{scope.doc_type}» nævner det ikke; svaret kommer fra andre dokumenter.")
                     a = b
@@ -218,9 +229,11 @@ class ScopedAnswers:
                        understood=scope.understood, scope=scope)
 
     # -- comparisons
-    def compare(self, asked, prepared, scope: Scope, filters: Filters, how: Ask) -> Answer:
+    def compare(self, question: Question, filters: Filters, how: Ask) -> Answer:
+        scope = question.scope
         named = list(scope.organisations)
-        corpus = self._answer(asked, filters, how)
+        internal = filters.internal
+        corpus = self._answer(question, filters, how)
         typed = bool(scope.doc_type and not filters.doc_type)     # the question's type is only a preference
         base = replace(filters, doc_type=filters.doc_type or scope.doc_type, organisations=(), exclude=())
         answers: dict[str, Answer] = {}
@@ -228,22 +241,22 @@ class ScopedAnswers:
         judged = []
         for o in named:
             beside = tuple(x for x in named if x != o)
-            r = self.judge(prepared, scope, o, base, how, beside)
+            r = self.judge(question, o, base, how, beside)
             if not r.covered and typed:
-                r2 = self.judge(prepared, scope, o, replace(base, doc_type=None), how, beside)
+                r2 = self.judge(question, o, replace(base, doc_type=None), how, beside)
                 r = r2 if r2.covered else r
             answers[o], verdicts[o] = r.inside, r.covered
             judged.append(r)
-        if corpus.abstained and not self._covered_somewhere(prepared, judged):
-            groups = tuple(OrgAnswer(o, (), self._not_mentioned(o, scope, prepared.question)) for o in named)
+        if corpus.abstained and not self._covered_somewhere(question, judged):
+            groups = tuple(OrgAnswer(o, (), self._not_mentioned(o, question, internal)) for o in named)
             return replace(corpus, text="\n".join(self._head(scope, [g.note for g in groups]) + [corpus.text]),
                            understood=scope.understood, scope=scope, by_organisation=groups,
                            not_in_scope=tuple(named))
         if len(named) < 2:                                     # "hvad siger kommunerne …", "X og de andre"
-            for o in self.ranked_organisations(prepared.question, scope, base, how):
+            for o in self.ranked_organisations(question, base, how):
                 if o in answers or len(answers) >= MAX_COMPARED:
                     continue
-                answers[o] = self._answer(prepared, replace(base, organisations=(o,)), how, False)
+                answers[o] = self._answer(question.about, replace(base, organisations=(o,)), how, False)
             found = [o for o in answers if o not in named and answers[o].quotes]
             best = max((_top(answers[o]) for o in found), default=-1.0)
             for o in found:
@@ -253,26 +266,28 @@ class ScopedAnswers:
             if verdicts.get(o):
                 groups.append(OrgAnswer(o, a.quotes))
             elif o in named:
-                groups.append(OrgAnswer(o, (), self._not_mentioned(o, scope, prepared.question)))
+                groups.append(OrgAnswer(o, (), self._not_mentioned(o, question, internal)))
         quotes = tuple(q for g in groups for q in g.quotes)
-        text = compose_da.compose_by_organisation(groups, list(prepared.notes), scope.understood)
+        text = compose_da.compose_by_organisation(groups, list(question.notes), scope.understood)
         hits = _interleave([answers[g.organisation].hits for g in groups if g.quotes]) or corpus.hits
-        return Answer(corpus.question, text, not quotes, quotes, () if quotes else corpus.related, prepared.notes,
+        return Answer(corpus.question, text, not quotes, quotes, () if quotes else corpus.related, question.notes,
                       corpus.confidence, hits, corpus.missing_terms, corpus.english, scope.understood, tuple(groups),
                       tuple(g.organisation for g in groups if not g.quotes), (), scope)
 
-    def ranked_organisations(self, question: str, scope: Scope, filters: Filters, how: Ask) -> list[str]:
-        """Organisations (of the kind asked about) in the order of their best passage for the question."""
+    def ranked_organisations(self, question: Question, filters: Filters, how: Ask) -> list[str]:
+        """Organisations (of the kind asked about, with documents the reader may see) in the order of
+        their best passage for the question's topic."""
         a = self.assistant
         index = a.index
-        kind = scope.each_kind or ""
-        allowed = tuple(o for o in sorted({d.organisation for d in index.documents.values()})
-                        if o in index.organisations.aliases and _of_kind(o, kind))
+        kind = question.scope.each_kind or ""
+        visible = {d.organisation for d in index.visible_documents(filters.internal).values()}
+        allowed = tuple(o for o in sorted(visible) if o in index.organisations.aliases and _of_kind(o, kind))
         if not allowed:
             return []
-        qvec = a.embedder.embed_queries([question])[0]
-        hits = retrieve(index, question, qvec, k=50, mode=how.mode, filters=replace(filters, organisations=allowed),
-                        depth=a.settings.fetch_depth, rrf_k=a.settings.rrf_k)
+        topic = question.about
+        qvec = a.embedder.embed_queries([topic.text])[0]
+        hits = retrieve(index, topic.text, qvec, k=50, mode=how.mode, filters=replace(filters, organisations=allowed),
+                        terms=topic.terms, depth=a.settings.fetch_depth, rrf_k=a.settings.rrf_k)
         seen: list[str] = []
         for h in hits:
             o = index.documents[h.chunk.document].organisation

@@ -1,0 +1,99 @@
+"""Understand the question once: its organisation scope (whose documents, which type, compared or
+not, a follow-up resolved: ``scope.py``), its terms, the words that decide the answer, the kind of
+answer it wants and its language. Retrieval, quote ranking, coverage, the organisation scope's
+answers and the answer text all read this one value instead of reading the question again.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from .coverage import content_words, is_english
+from .scope import Scope
+from .text_da import Analyzer
+
+# Answer kinds, recognised from the question's own wording (Danish and English). The first rule
+# that matches wins; "explain" is what is left.
+_NUMBER_WORDS = r"(en|et|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|two|three|four|five|six|seven|eight|nine|ten)"
+_KINDS = (
+    ("list", re.compile(rf"\b(hvilke|nævn|list|which)\s+({_NUMBER_WORDS}|\d+)\b|\bhvad er de\b|"
+                        r"\b(name|list) the\b|\bhvilke\s+\w+(er|ne|r)\b", re.I)),
+    ("contact", re.compile(r"\b(telefon\w*|tlf|e-?mail\w*|mailadresse\w*|phone|kontaktes|ringe? til|"
+                           r"hvordan kontakter)\b", re.I)),
+    ("date", re.compile(r"\b(hvornår|hvilken dato|hvilket år|fra hvilken dato|hvilket klokkeslæt|dato|"
+                        r"when|what date|which year|what time|frist\w*|hvilket tidspunkt|hvilket tidsrum)\b", re.I)),
+    ("number", re.compile(r"\b(hvor (mange|meget|længe|lang tid|hurtigt|ofte|stor|store|høj|højt|tit|dyr)|"
+                          r"hvilket beløb|how (many|much|long|often|soon|fast|big|high)|antal\w*|beløb\w*)\b", re.I)),
+    ("who", re.compile(r"\b(hvem|hvilken (enhed|afdeling|leder|person|chef|instans)|hvilket (udvalg|organ)|"
+                       r"who|whom|whose|to whom)\b", re.I)),
+    ("rule", re.compile(r"^\s*(må|skal|kan|bør|har|er det|gælder|accepterer|tillader|may|must|can|should|"
+                        r"is it|am i|are|do|does|is)\b", re.I)),
+)
+_LIST_SIZE = re.compile(rf"\b{_NUMBER_WORDS}\b", re.I)
+_SIZES = {w: n for n, ws in enumerate(("", "en et", "to two", "tre three", "fire four", "fem five", "seks six",
+                                        "syv seven", "otte eight", "ni nine", "ti ten")) for w in ws.split()}
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str                          # the question as answered (prepared; a follow-up resolved)
+    terms: tuple[str, ...]             # analysed terms as BM25 sees them (lemmas and compound parts)
+    focus: tuple[str, ...]             # terms that decide the answer: the terms minus the organisation's
+    words: tuple[str, ...]             # content words as coverage sees them
+    kind: str                          # number, date, contact, who, rule, list or explain
+    list_size: int | None              # "Hvilke fire principper ..." -> 4
+    english: bool
+    scope: Scope                       # organisations named, document type, comparison, follow-up (scope.py)
+    notes: tuple[str, ...] = ()        # said before the answer ("Spørgsmålet var meget langt …")
+    topic: "Question | None" = None    # the same question without the organisations' names: what passages
+                                       # are compared with when it names some (None: ``text`` itself)
+
+    @property
+    def organisations(self) -> tuple[str, ...]:
+        """Canonical organisations the question names (or the organisation filter gives)."""
+        return self.scope.organisations
+
+    @property
+    def about(self) -> "Question":
+        """What passages are compared with: the topic when the question names organisations, else itself."""
+        return self.topic or self
+
+
+def answer_kind(text: str) -> str:
+    for kind, pattern in _KINDS:
+        if pattern.search(text):
+            return kind
+    return "explain"
+
+
+def list_size(text: str) -> int | None:
+    m = re.search(rf"\b(hvilke|which|nævn|list)\s+({_NUMBER_WORDS}|\d+)\b", text, re.I)
+    if not m:
+        return None
+    w = m.group(2).lower()
+    return int(w) if w.isdigit() else _SIZES.get(w)
+
+
+def analyse(text: str, analyzer: Analyzer, scope: Scope | None = None, notes: tuple[str, ...] = ()) -> Question:
+    """The question ``scope.text`` (a follow-up resolved; ``text`` without a scope) analysed once, with
+    the scope ``ScopeReader.read`` made of it. Its organisations' names, as written, are kept out of the
+    focus terms; when it names organisations or is a follow-up, ``topic`` is the question without the
+    names (``Scope.query``), analysed too."""
+    scope = scope or Scope(text, text)
+    question = _analysed(scope.text, analyzer, scope, notes)
+    if scope.scoped or scope.follow_up:
+        query = scope.query or scope.text
+        question = replace(question, topic=_analysed(query, analyzer, scope, notes) if query != scope.text else None)
+    return question
+
+
+def _analysed(text: str, analyzer: Analyzer, scope: Scope, notes: tuple[str, ...]) -> Question:
+    terms = tuple(analyzer.tokens(text))
+    org_terms = {t for m in scope.org_mentions for t in analyzer.tokens(m.text)}
+    org_terms |= {t for m in scope.org_mentions for t in analyzer.tokens(m.value)}
+    focus = tuple(t for t in dict.fromkeys(terms) if t not in org_terms)
+    words = tuple(content_words(text))
+    kind = answer_kind(text)
+    return Question(text=text, terms=terms, focus=focus or tuple(dict.fromkeys(terms)), words=words,
+                    kind=kind, list_size=list_size(text) if kind == "list" else None,
+                    english=is_english(list(words)), scope=scope, notes=notes)

@@ -1,0 +1,155 @@
+"""Train the quote ranker (rank.py) on the development material and say how well it generalises.
+
+Training data: every answerable question of the development corpus (evals/devcorpus, 12
+fictional organisations) and of the bundled corpus's dev split (evals/dev.jsonl), asked the way
+the assistant asks them: the same retrieval, the same candidates. A candidate is positive when
+it contains a gold answer text. The test split (evals/test.jsonl) is never read here.
+
+Validation is leave-one-organisation-out: for each organisation the ranker is trained without
+its questions and judged on them, so the reported number was not tuned on the questions it is
+reported on. The regularisation strength is chosen on the same folds.
+
+    assistant train-ranker                 # writes assistant/ranker.json, prints in-sample and LOO hit@1
+    assistant train-ranker --ablation      # LOO hit@1 without each feature group
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .rank import FEATURES, WEIGHTS_PATH, Ranker
+
+SETS = ((Path("evals/devcorpus"), Path("evals/devcorpus/gold.jsonl")),
+        (Path("corpus"), Path("evals/dev.jsonl")))
+C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+GROUPS = {
+    "meaning (dense, sym)": ("dense", "dense_rel", "sym", "sym_rel"),
+    "focus words (focus, bm25)": ("focus", "bm25"),
+    "answer kind": ("kind_number", "kind_date", "kind_contact", "kind_who", "kind_rule", "kind_list",
+                    "list_size", "has_number", "has_modal"),
+    "introductions and labels": ("title_overlap", "early", "heading_like", "label_like", "question_like"),
+    "passage rank": ("hit_rank", "hit_dense_rel"),
+    "length": ("log_len", "short"),
+    "neighbour": ("neighbour",),
+    "candidate form": ("form_item", "form_list", "form_pair"),
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    """One question's candidates: features, labels, and the fold it belongs to."""
+    id: str
+    fold: str
+    X: np.ndarray
+    y: np.ndarray
+
+
+def collect(assistant, gold, name: str, top_hits: int = 4) -> list[Example]:
+    """Ask each answerable gold question as the assistant does and label its candidates."""
+    from .extract import gather
+    from .pipeline import prepare_question
+    from .retrieve import retrieve
+    index = assistant.index
+    out = []
+    for g in gold:
+        if not g.answerable:
+            continue
+        q = prepare_question(g.question).question
+        question = assistant.understand(q)
+        qvec = assistant.embedder.embed_queries([q])[0]
+        hits = retrieve(index, q, qvec, k=max(10, top_hits), depth=assistant.settings.fetch_depth,
+                        rrf_k=assistant.settings.rrf_k, terms=question.terms)[:top_hits]
+        c = gather(question, qvec, hits, assistant.span_vectors, index.documents, index.analyzer,
+                   store=index.spans)
+        y = np.array([g.matches(s.hit.chunk.document, s.span.text) for s in c.scored], bool)
+        out.append(Example(g.id, f"{name}:{g.fold or '(none)'}", c.X, y))
+    return out
+
+
+def fit(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES) -> Ranker:
+    from sklearn.linear_model import LogisticRegression
+    cols = [FEATURES.index(f) for f in features]
+    X = np.concatenate([e.X[:, cols] for e in examples if e.y.any()])
+    y = np.concatenate([e.y for e in examples if e.y.any()])
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=C, max_iter=5000)
+    model.fit((X - mean) / scale, y)
+    return Ranker(tuple(features), mean, scale, model.coef_[0], float(model.intercept_[0]))
+
+
+def hit_at_1(ranker: Ranker, examples: list[Example]) -> float:
+    """Share of the questions whose top-scored candidate holds the answer (all questions count)."""
+    if not examples:
+        return float("nan")
+    return float(np.mean([e.y[int(np.argmax(ranker.score(e.X)))] if len(e.y) else 0.0 for e in examples]))
+
+
+def leave_one_out(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES) -> float:
+    """Hit@1 with each organisation judged by a ranker trained without it."""
+    hits = 0.0
+    for fold in sorted({e.fold for e in examples}):
+        held = [e for e in examples if e.fold == fold]
+        ranker = fit([e for e in examples if e.fold != fold], C, features)
+        hits += hit_at_1(ranker, held) * len(held)
+    return hits / len(examples)
+
+
+def save_folds(examples: list[Example], C: float, folder: Path) -> None:
+    """One ranker per organisation, trained without it, for ``assistant eval --fold-rankers``.
+    Folds are named as the gold files name them (the development corpus's organisations)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    table = {}
+    for n, fold in enumerate(sorted({e.fold for e in examples})):
+        ranker = fit([e for e in examples if e.fold != fold], C)
+        name = f"fold-{n:02d}.json"
+        (folder / name).write_text(json.dumps(ranker.to_json({"held_out": fold})), encoding="utf-8")
+        table[fold.split(":", 1)[1]] = name if fold.startswith("devcorpus:") else table.get(fold.split(":", 1)[1], name)
+    (folder / "folds.json").write_text(json.dumps(table, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def dense_only(examples: list[Example]) -> float:
+    i = FEATURES.index("dense")
+    return float(np.mean([e.y[int(np.argmax(e.X[:, i]))] if len(e.y) else 0.0 for e in examples]))
+
+
+def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = False, log=print) -> dict:
+    """Build the development indexes (incrementally) under ``work``, collect, choose C on the folds,
+    fit on everything and write the weights. ``assistant_for(corpus, index_dir)`` makes an Assistant."""
+    from .evaluate import load_gold
+    examples: list[Example] = []
+    for corpus, gold_path in SETS:
+        index_dir = work / corpus.name
+        assistant = assistant_for(corpus, index_dir)
+        assistant.build(corpus)
+        examples += collect(assistant, load_gold([gold_path]), corpus.name)
+    n_pos = sum(bool(e.y.any()) for e in examples)
+    log(f"{len(examples)} answerable questions, {n_pos} with the answer among the candidates "
+        f"(the ceiling for hit@1), {sum(len(e.y) for e in examples)} candidates, "
+        f"{len({e.fold for e in examples})} organisation folds")
+    log(f"dense similarity alone: hit@1 {dense_only(examples):.3f}")
+    loo = {C: leave_one_out(examples, C) for C in C_GRID}
+    for C, v in loo.items():
+        log(f"C={C:<5} leave-one-organisation-out hit@1 {v:.3f}")
+    best_C = max(C_GRID, key=lambda C: (round(loo[C], 6), -abs(np.log(C))))
+    ranker = fit(examples, best_C)
+    insample = hit_at_1(ranker, examples)
+    log(f"chosen C={best_C}: in-sample hit@1 {insample:.3f}, leave-one-organisation-out {loo[best_C]:.3f}")
+    report = {"C": best_C, "questions": len(examples), "ceiling": round(n_pos / len(examples), 4),
+              "hit1_in_sample": round(insample, 4), "hit1_loo": round(loo[best_C], 4),
+              "hit1_dense_only": round(dense_only(examples), 4)}
+    if ablation:
+        report["ablation"] = {}
+        for group, names in GROUPS.items():
+            kept = tuple(f for f in FEATURES if f not in names)
+            v = leave_one_out(examples, best_C, kept)
+            report["ablation"][group] = round(v, 4)
+            log(f"without {group:28} LOO hit@1 {v:.3f} ({v - loo[best_C]:+.3f})")
+    save_folds(examples, best_C, work / "folds")
+    weights = ranker.to_json({"trained_on": [str(g) for _, g in SETS], "C": best_C})
+    out.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
+    log(f"wrote {out}")
+    return report

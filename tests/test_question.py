@@ -1,0 +1,103 @@
+"""Question analysis and candidate quotes: the pieces the ranker works with."""
+from assistant.extract import candidate_spans, select_quotes, sentences
+from assistant.orgs import Registry
+from assistant.question import analyse, answer_kind, list_size
+from assistant.scope import ScopeReader
+from assistant.text_da import Analyzer
+from assistant.types import Chunk, Hit
+
+ALIASES = {"Ishøj Kommune": {"Ishøj", "Ishøjs", "Ishøj Kommunes"},
+           "Københavns Kommune": {"København", "Borgerrepræsentationen"},
+           "Kommunernes Landsforening": {"KL"}}
+
+
+def test_answer_kinds_from_the_question_wording():
+    assert answer_kind("Hvor mange medlemmer har udvalget?") == "number"
+    assert answer_kind("Hvornår er personalepolitikken opdateret?") == "date"
+    assert answer_kind("Hvad er telefonnummeret til HR?") == "contact"
+    assert answer_kind("Hvem godkender bijob?") == "who"
+    assert answer_kind("Må jeg tage imod arv fra en borger?") == "rule"
+    assert answer_kind("Hvilke fire principper indeholder ledelsespolitikken?") == "list"
+    assert answer_kind("Hvordan håndterer vi konflikter?") == "explain"
+    assert list_size("Hvilke fire principper indeholder ledelsespolitikken?") == 4
+    assert list_size("Hvilke 3 værdier?") == 3
+
+
+def _reader():
+    reg = Registry()
+    for canon, aliases in ALIASES.items():
+        reg.add(canon, tuple(aliases))
+    return ScopeReader(reg, ["adfærdskodeks", "personalepolitik"])
+
+
+def test_organisations_come_from_the_one_scope_reading_and_are_kept_out_of_the_focus_terms():
+    reader = _reader()
+    assert analyse("Hvad siger Ishøjs kodeks om gaver?", Analyzer(),
+                   reader.read("Hvad siger Ishøjs kodeks om gaver?")).organisations == ("Ishøj Kommune",)
+    assert reader.read("Hvad mener Borgerrepræsentationen og KL?").organisations == (
+        "Københavns Kommune", "Kommunernes Landsforening")
+    assert reader.read("Skal vi skrive klart?").organisations == ()            # "kl" is not inside words
+    text = "Må jeg tage imod arv fra en borger, når jeg er ansat i Ishøj Kommune?"
+    scope = reader.read(text)
+    q = analyse(text, Analyzer(), scope)
+    assert q.scope is scope                                                     # one reading, carried along
+    assert q.organisations == ("Ishøj Kommune",) and q.kind == "rule"
+    lemma = lambda w: Analyzer().tokens(w)[0]
+    assert {lemma("arv"), lemma("borger")} <= set(q.focus)
+    assert lemma("ishøj") not in q.focus and lemma("kommune") not in q.focus
+    # passages are compared with the question without the name: the topic, analysed from the same scope
+    assert q.topic is not None and q.about is q.topic and "Ishøj" not in q.topic.text
+    assert q.topic.scope is scope and lemma("ishøj") not in q.topic.terms
+    assert not q.english
+    plain = analyse("What does the code say about gifts?", Analyzer())
+    assert plain.english and plain.organisations == () and plain.about is plain
+
+
+def test_a_follow_up_is_analysed_as_the_question_it_stands_for():
+    reader = _reader()
+    first = reader.read("Hvad siger kodekset om gaver?")
+    q = analyse("hvad med Ishøj?", Analyzer(), reader.read("hvad med Ishøj?", first))
+    assert q.text == "Hvad siger kodekset om gaver?"        # the topic kept, the organisation replaced
+    assert q.organisations == ("Ishøj Kommune",) and q.scope.follow_up
+    assert Analyzer().tokens("gaver")[0] in q.focus
+
+
+def _hit(text: str, start: int = 100) -> Hit:
+    return Hit(Chunk("c", "d", start, start + len(text), text, ("Afsnit",)), 1.0)
+
+
+def test_sentences_do_not_end_at_abbreviations_or_initials():
+    line = "Vi er ca. 140 medarbejdere. Afbud senest kl. 12 dagen før. Line M. Kristensen svarer. Se bl.a. pkt. 3."
+    assert [line[a:b].strip() for a, b in sentences(line)] == [
+        "Vi er ca. 140 medarbejdere.", "Afbud senest kl. 12 dagen før.", "Line M. Kristensen svarer.",
+        "Se bl.a. pkt. 3."]
+
+
+def test_a_list_is_one_candidate_with_its_lead_in_and_a_leaning_sentence_brings_its_predecessor():
+    text = ("Lederen holder samtalen inden for en uge. Det betyder, at du hurtigt får svar.\n"
+            "Vi bygger på fire principper:\n\n• tillid mellem leder og medarbejder\n"
+            "• åbenhed om beslutninger\n• ansvar for helheden\n• mod til at prøve nyt")
+    spans = candidate_spans(_hit(text), 0)
+    by_form = {}
+    for s in spans:
+        by_form.setdefault(s.form, []).append(s)
+        assert text[s.start - 100:s.end - 100] == s.text          # exact offsets into the document
+    (lst,) = by_form["list"]
+    assert lst.text.startswith("Vi bygger på fire principper:") and lst.text.endswith("mod til at prøve nyt")
+    assert len(by_form["item"]) == 4
+    (pair,) = by_form["pair"]
+    assert pair.text == "Lederen holder samtalen inden for en uge. Det betyder, at du hurtigt får svar."
+    assert "Vi bygger på fire principper:" not in [s.text for s in spans]   # a lead-in is not quoted alone
+
+
+def test_selection_does_not_repeat_a_sentence_inside_a_chosen_list():
+    import numpy as np
+    from assistant.extract import Scored
+    text = "Vi bygger på:\n• tillid mellem leder og medarbejder\n• åbenhed om beslutninger"
+    spans = candidate_spans(_hit(text), 0)
+    hit = _hit(text)
+    scores = {"list": 3.0, "item": 2.9}
+    scored = [Scored(s, hit, scores[s.form], 0.8, 0.8) for s in spans]
+    vecs = np.eye(len(scored), dtype=np.float32)
+    chosen = select_quotes(scored, vecs, max_quotes=3)
+    assert [c.span.form for c in chosen] == ["list"]
