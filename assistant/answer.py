@@ -35,6 +35,11 @@ def missing_line(missing) -> str | None:
     return ("Ingen af dokumenterne nævner: " + ", ".join(f"«{w}»" for w in missing) + ".") if missing else None
 
 
+def quote_lines(q: Quote) -> list[str]:
+    """A quote as a Markdown quote; a list quote keeps its lines."""
+    return [f"> {ln}" for ln in q.text.split("\n") if ln.strip()]
+
+
 def compose(quotes: list[Quote], notes: list[str]) -> str:
     lines = list(notes)
     groups = group_by_document(quotes)
@@ -43,7 +48,7 @@ def compose(quotes: list[Quote], notes: list[str]) -> str:
     for (org, title), qs in groups.items():
         lines.append(f"\n**{org} – {title}**")
         for q in qs:
-            lines.extend(f"> {ln}" for ln in q.text.split("\n") if ln.strip())   # a list quote keeps its lines
+            lines.extend(quote_lines(q))
             lines.append(f"— {citation(q)}")
     return "\n".join(lines).strip()
 
@@ -102,6 +107,6 @@ def compose_by_organisation(groups, notes: list[str], understood: str | None) ->
         if not g.quotes:
             lines.append(g.note)
         for q in g.quotes:
-            lines.append(f"> {q.text}")
+            lines.extend(quote_lines(q))
             lines.append(f"— {citation(q)}")
     return "\n".join(lines).strip()

@@ -329,7 +329,7 @@ class Assistant:
         ``previous``; the ``filters`` organisation when the question names none), and analysed
         (terms, focus, answer kind, language). Every later step reads this value."""
         prepared = prepare_question(question)
-        filters = filters or Filters()
+        filters = Filters() if filters is None else filters      # (Filters(internal=True) is falsy)
         reader = self.scope_reader(filters.internal)
         if isinstance(previous, dict):
             previous = reader.restore(previous) if previous.get("answered") else None
@@ -359,11 +359,14 @@ class Assistant:
         return self.understand(question, None, self.resolve_filters(filters)).scope
 
     def resolve_filters(self, filters: Filters | None) -> Filters:
-        """A typed organisation filter ("aalborg", "Borgerrepræsentationen", "KFR") as its canonical name."""
-        filters = filters or Filters()
+        """A typed organisation filter ("aalborg", "Borgerrepræsentationen", "KFR") as its canonical name,
+        when that organisation has documents the reader may see (otherwise the typed words stay a
+        substring filter, which then matches nothing the reader may see)."""
+        filters = Filters() if filters is None else filters      # (Filters(internal=True) is falsy)
         if filters.organisation:
             canon = self.index.organisations.resolve(filters.organisation)
-            if canon:
+            visible = {d.organisation for d in self.index.visible_documents(filters.internal).values()}
+            if canon in visible:
                 filters = replace(filters, organisation=None, organisations=(canon,))
         return filters
 

@@ -69,6 +69,7 @@ class Mention:
     end: int
     text: str
     value: str
+    genitive: bool = False          # "Ishøj Kommunes", "Aarhus'", "KL's": the name governs the next noun
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,11 @@ _JOINER = re.compile(r"\s*(?:,|\bog\b|\beller\b|\bsamt\b|\band\b|&)?\s*(?:\b(?:i
 _COUNCIL = re.compile(r"\b(byråd\w*|kommunalbestyrelse\w*|borgerrepræsentation\w*|regionsråd\w*)", re.I)
 
 
+# A preposition that only ties the name to the sentence ("ansat i Ishøj", "an employee in Egeskov")
+# goes with it; before a genitive ("i Ishøj Kommunes personalepolitik") it governs the noun and stays.
+_PREPOSITION_BEFORE = re.compile(r"\b(?:i|hos|for|fra|ved|in|at|from|of)\s*$", re.I)
+
+
 _DEFINITE = {"byråd": "byrådet", "byråds": "byrådets", "regionsråd": "regionsrådet", "regionsråds": "regionsrådets",
              "kommunalbestyrelse": "kommunalbestyrelsen", "kommunalbestyrelses": "kommunalbestyrelsens",
              "borgerrepræsentation": "borgerrepræsentationen", "borgerrepræsentations": "borgerrepræsentationens"}
@@ -170,13 +176,15 @@ def _strip(text: str, mentions: Iterable[Mention], keep_council: bool = False) -
     out, pos = [], 0
     for m in sorted(mentions, key=lambda m: m.start):
         gap = text[pos:m.start]
-        out.append(" " if out and _JOINER.fullmatch(gap) else gap)    # "Aalborg og Aarhus": the "og" goes too
         council = _COUNCIL.search(m.text) if keep_council else None
+        genitive_mark = re.match(r"['’]s?\b|['’]", text[m.end:m.end + 2])     # "Aarhus'", "KL's"
+        if out and _JOINER.fullmatch(gap):
+            gap = " "                                                # "Aalborg og Aarhus": the "og" goes too
+        elif not (council or m.genitive or genitive_mark):
+            gap = _PREPOSITION_BEFORE.sub("", gap)                   # "en ansat i Vesterå Kommune gå hen"
+        out.append(gap)
         out.append(_definite(council.group(1).lower()) if council else "")
-        pos = m.end
-        genitive_mark = re.match(r"['’]s?\b|['’]", text[pos:pos + 2])     # "Aarhus'", "KL's"
-        if genitive_mark:
-            pos += genitive_mark.end()
+        pos = m.end + (genitive_mark.end() if genitive_mark else 0)
     out.append(text[pos:])
     s = "".join(out)
     s = re.sub(r"\b(i|hos|for|fra|ved)\s+(?=(og\b|,|[?.!]|$))", "", s)     # "i Ishøj og i Albertslund" -> "…"
@@ -252,7 +260,7 @@ class ScopeReader:
             if found:
                 n, canon = found
                 start, end = toks[i][0], toks[i + n - 1][1]
-                out.append(Mention(start, end, text[start:end], canon))
+                out.append(Mention(start, end, text[start:end], canon, self._genitive(tuple(folded[i:i + n]), canon)))
                 i += n
                 continue
             only = self._only_one(folded[i])
@@ -260,6 +268,13 @@ class ScopeReader:
                 out.append(Mention(toks[i][0], toks[i][1], toks[i][2], only))
             i += 1
         return out
+
+    def _genitive(self, key: tuple[str, ...], canon: str) -> bool:
+        """"ishøj kommunes", "hemmeligbys": the same name without its final s names the same organisation."""
+        last = key[-1]
+        if last in fold(canon).split():                  # "Aarhus" is the name itself, not "Aarhu"'s
+            return False
+        return last.endswith("s") and self._aliases.get(key[:-1] + (last[:-1],)) == canon
 
     def _written_ok(self, key: tuple[str, ...], words: list[str]) -> bool:
         alias = self._written[key]

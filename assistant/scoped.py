@@ -45,16 +45,22 @@ class CoverRule:
     (``Assistant.confidence``). The numbers were chosen on the development corpus (README,
     "Organisations"); the second test matters in small corpora, where every organisation has a
     passage among the first ``gate``.
+
+    In a comparison the first test leaves the other compared organisations out (they are answered
+    beside it, not instead of it); the second does not: a subject word one compared organisation
+    never uses and another does is what "nævner det ikke" means (``rivals``).
     """
     gate: int = 10
     margin: float = 0.03
     topic_margin: float = 0.02
 
-    def covers(self, rank: int | None, inside: Answer, outside: Answer, topic_missing: tuple[str, ...]) -> bool:
-        """``rank``: place of the organisation's best passage in the whole corpus (None: below ``gate``)."""
-        if (rank is None or rank > self.gate) and _top(outside) - _top(inside) > self.margin:
+    def covers(self, judged: "Judged", rivals: tuple[Answer, ...] = ()) -> bool:
+        """``rivals``: the other compared organisations' answers (within their own documents)."""
+        inside, outside = judged.inside, judged.outside
+        if (judged.rank is None or judged.rank > self.gate) and _top(outside) - _top(inside) > self.margin:
             return False
-        if topic_missing and outside.confidence - inside.confidence > self.topic_margin:
+        closest = max([outside.confidence, *(r.confidence for r in rivals if r.quotes)])
+        if judged.topic_missing and closest - inside.confidence > self.topic_margin:
             return False
         return bool(inside.quotes)
 
@@ -75,10 +81,11 @@ class Ask:
 
 @dataclass(frozen=True)
 class Judged:
-    """One organisation's best answer to a question and the verdict."""
+    """What ``CoverRule`` weighs for one organisation and a question."""
     inside: Answer               # within the organisation's documents (no abstention: the corpus decided that)
-    outside: Answer              # within everyone else's
-    covered: bool
+    outside: Answer              # within everyone else's (but a comparison's other organisations)
+    rank: int | None             # place of its best passage in the whole corpus (None: below the gate)
+    topic_missing: tuple[str, ...]   # words of the question's subject its documents never use
 
 
 class ScopedAnswers:
@@ -122,8 +129,7 @@ class ScopedAnswers:
         others = replace(filters, organisations=(), exclude=(organisation, *beside))
         outside = self._answer(topic, others, how, False)
         rank = self.rank_of(organisation, topic, replace(filters, exclude=beside), how)
-        missing = self.topic_missing(organisation, question.scope, filters.internal)
-        return Judged(inside, outside, self.rule.covers(rank, inside, outside, missing))
+        return Judged(inside, outside, rank, self.topic_missing(organisation, question.scope, filters.internal))
 
     def topic_missing(self, organisation: str, scope: Scope, internal: bool = False) -> tuple[str, ...]:
         """Words of the question's subject ("om sociale medier") that other documents use and this
@@ -188,18 +194,20 @@ class ScopedAnswers:
         corpus = self._answer(question, filters, how)
         typed = replace(filters, doc_type=scope.doc_type) if scope.doc_type and not filters.doc_type else filters
         r = self.judge(question, org, typed, how)
+        covered = self.rule.covers(r)
         if corpus.abstained and not self._covered_somewhere(question, [r]):
             said = self._not_mentioned(org, question, internal)   # no document covers it: as before #16
             return replace(corpus, text="\n".join(self._head(scope, []) + [said, corpus.text]),
                            understood=scope.understood, scope=scope, by_organisation=(OrgAnswer(org, (), said),),
                            not_in_scope=(org,))
         notes = []
-        if not r.covered and typed is not filters:             # the document type was only a preference
+        if not covered and typed is not filters:             # the document type was only a preference
             r = self.judge(question, org, filters, how)
-            if r.covered:
+            covered = self.rule.covers(r)
+            if covered:
                 notes.append(f"Dokumenttypen «{scope.doc_type}» hos {org} nævner det ikke; "
                              f"svaret kommer fra {genitive(org)} andre dokumenter.")
-        if r.covered:
+        if covered:
             inside = r.inside
             return replace(inside, text="\n".join(self._head(scope, notes) + [inside.text]),
                            notes=inside.notes + tuple(notes), confidence=corpus.confidence,
@@ -238,16 +246,16 @@ class ScopedAnswers:
         base = replace(filters, doc_type=filters.doc_type or scope.doc_type, organisations=(), exclude=())
         answers: dict[str, Answer] = {}
         verdicts: dict[str, bool] = {}
-        judged = []
-        for o in named:
-            beside = tuple(x for x in named if x != o)
-            r = self.judge(question, o, base, how, beside)
-            if not r.covered and typed:
-                r2 = self.judge(question, o, replace(base, doc_type=None), how, beside)
-                r = r2 if r2.covered else r
-            answers[o], verdicts[o] = r.inside, r.covered
-            judged.append(r)
-        if corpus.abstained and not self._covered_somewhere(question, judged):
+        judged = {o: self.judge(question, o, base, how, tuple(x for x in named if x != o)) for o in named}
+        for o, r in judged.items():
+            rivals = tuple(judged[x].inside for x in named if x != o)
+            covered = self.rule.covers(r, rivals)
+            if not covered and typed:
+                r2 = self.judge(question, o, replace(base, doc_type=None), how, tuple(x for x in named if x != o))
+                if self.rule.covers(r2, rivals):
+                    r, covered = r2, True
+            answers[o], verdicts[o] = r.inside, covered
+        if corpus.abstained and not self._covered_somewhere(question, list(judged.values())):
             groups = tuple(OrgAnswer(o, (), self._not_mentioned(o, question, internal)) for o in named)
             return replace(corpus, text="\n".join(self._head(scope, [g.note for g in groups]) + [corpus.text]),
                            understood=scope.understood, scope=scope, by_organisation=groups,
@@ -257,10 +265,13 @@ class ScopedAnswers:
                 if o in answers or len(answers) >= MAX_COMPARED:
                     continue
                 answers[o] = self._answer(question.about, replace(base, organisations=(o,)), how, False)
+            # an organisation found this way is shown when its quotes would be answered on their own
+            # (the abstention rule) or its best passage is as close as the best organisation's
             found = [o for o in answers if o not in named and answers[o].quotes]
             best = max((_top(answers[o]) for o in found), default=-1.0)
             for o in found:
-                verdicts[o] = best - _top(answers[o]) <= self.rule.margin
+                verdicts[o] = (self.passes(answers[o], question.about)
+                               or best - _top(answers[o]) <= self.rule.margin)
         groups = []
         for o, a in answers.items():
             if verdicts.get(o):

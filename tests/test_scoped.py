@@ -28,7 +28,7 @@ def test_a_named_organisation_is_quoted_first(assistant):
         assert not answer.abstained and answer.quotes, question
         assert {q.organisation for q in answer.quotes} == {org}, question
         assert answer.by_organisation[0].organisation == org
-        assert answer.understood.endswith(f"kun dokumenter fra {org}.")
+        assert f"kun dokumenter fra {org}" in answer.understood
 
 
 def test_not_in_the_named_organisations_documents_is_said_before_others_are_quoted(assistant):
@@ -107,3 +107,48 @@ def test_cli_ask_json_groups_a_comparison_by_organisation(assistant):
     assert not data["by_organisation"][1]["mentions"] and data["not_in_scope"] == ["Aarhus Kommune"]
     assert data["scope"]["compare"] and data["understood"].startswith("Jeg har forstået")
     assert data["why"][0]["matched_words"] and data["why"][0]["scope"]
+
+
+# -- visibility (#18): an anonymous reader's scoped answers never draw on internal documents
+HIDDEN = ("Medarbejdere i Hemmeligby må ikke dele billeder eller oplysninger om borgere på sociale medier, "
+          "heller ikke i lukkede grupper")
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory, e5_embedder):
+    """The bundled corpus plus an internal document of an organisation that has no public one."""
+    import shutil
+    corpus = tmp_path_factory.mktemp("mixed") / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "sociale-medier.txt").write_text(f"Sociale medier\n\nRetningslinje\n\n{HIDDEN}.\n", encoding="utf-8")
+    (corpus / "sociale-medier.meta.json").write_text(json.dumps(
+        {"organisation": "Hemmeligby Kommune", "visibility": "intern", "doc_type": "retningslinje"}), encoding="utf-8")
+    a = Assistant(index_dir=tmp_path_factory.mktemp("mixed-index"), embedder=e5_embedder)
+    a.build(corpus)
+    return a
+
+
+def _everything_quoted(answer):
+    groups = [q for g in answer.by_organisation for q in g.quotes]
+    return list(answer.quotes) + list(answer.others) + list(answer.related) + groups
+
+
+@pytest.mark.parametrize("question", ["Hvad siger Aarhus om sociale medier?",
+                                      "Hvad siger kommunerne om sociale medier?",
+                                      "Sammenlign Aalborg og Hemmeligby: hvad siger de om sociale medier?",
+                                      "Hvad siger Hemmeligby om sociale medier?"])
+def test_anonymous_scoped_answers_never_quote_or_name_internal_documents(mixed, question):
+    for filters in (None, Filters(), Filters(organisation="Hemmeligby")):
+        answer = mixed.ask(question, filters)
+        assert all(q.document != "sociale-medier" for q in _everything_quoted(answer)), question
+        assert "Hemmeligby Kommune" not in {g.organisation for g in answer.by_organisation}, question
+        assert HIDDEN[:40] not in answer.text and "Hemmeligby Kommune" not in answer.text, question
+
+
+def test_staff_get_the_internal_organisation_in_comparisons_and_as_others(mixed):
+    staff = Filters(internal=True)
+    named = mixed.ask("Hvad siger Hemmeligby om sociale medier?", staff)
+    assert named.quotes and named.quotes[0].document == "sociale-medier"
+    compared = mixed.ask("Sammenlign Aalborg og Hemmeligby: hvad siger de om sociale medier?", staff)
+    assert [g.organisation for g in compared.by_organisation] == ["Aalborg Kommune", "Hemmeligby Kommune"]
+    assert compared.by_organisation[1].quotes[0].document == "sociale-medier"

@@ -43,7 +43,7 @@ def test_comparison_is_one_card_per_organisation_and_escaped():
     assert "nævner ikke gaver" in cards[2][0] and "<b>" not in cards[2][0]
     page = comparison_html(answer, ["p1", "p2"])
     assert page.count("class='org-kolonne'") == 3 and page.count("data-kilde=") == 2
-    assert "<img" not in page and "&lt;img src=x" in page and "&lt;b&gt;" in page
+    assert "<img" not in page and "&lt;img src" in page and "&lt;b&gt;" in page
 
 
 def test_not_in_scope_says_so_before_other_organisations():
