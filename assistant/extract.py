@@ -136,7 +136,7 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
            ranker=None, store=None) -> Candidates:
     """Candidate quotes of the top hits, with their features and (given a ranker) their scores.
     Their vectors come from the index's store (computed at build time) or ``span_vectors``."""
-    from .rank import features
+    from .rank import features, terms_of
     spans, owners = [], []
     for r, h in enumerate(hits):
         for s in candidate_spans(h, r):
@@ -151,7 +151,7 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
     X = features(question, spans, hits, dense, sym, documents, analyzer)
     scores = ranker.score(X) if ranker is not None else dense
     q_terms = set(question.terms)
-    overlap = [len(q_terms & set(analyzer.tokens(s.text))) / len(q_terms) if q_terms else 0.0 for s in spans]
+    overlap = [len(q_terms & terms_of(analyzer, s.text)) / len(q_terms) if q_terms else 0.0 for s in spans]
     scored = [Scored(s, h, float(sc), float(d), float(y), float(d) + 0.15 * o - 0.02 * s.hit_rank)
               for s, h, sc, d, y, o in zip(spans, owners, scores, dense, sym, overlap)]
     return Candidates(scored, vecs, X)

@@ -34,7 +34,6 @@ GROUPS = {
     "passage rank": ("hit_rank", "hit_dense_rel"),
     "length": ("log_len", "short"),
     "neighbour": ("neighbour",),
-    "candidate form": ("form_item", "form_list", "form_pair"),
 }
 
 
