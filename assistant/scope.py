@@ -115,7 +115,8 @@ class Scope:
     @property
     def understood(self) -> str | None:
         """The question as understood, for the chat ("Jeg har forstået: …"): for follow-ups, named
-        organisations and comparisons (a document type alone is only a preference and is not shown)."""
+        organisations and comparisons (a document type alone is only a preference and is not shown).
+        The question itself is repeated only for a follow-up, where it is not what was typed."""
         if not (self.organisations or self.compare or self.follow_up):
             return None
         scope = []
@@ -129,6 +130,8 @@ class Scope:
             scope.append("kun dokumenter fra " + join_names(self.organisations))
         if self.doc_type:
             scope.append(f"helst dokumenttypen «{self.doc_type}»")
+        if not self.follow_up:
+            return "Jeg har forstået: " + ", ".join(scope) + "."
         return f"Jeg har forstået: »{self.text}«" + (" – " + ", ".join(scope) if scope else "") + "."
 
     def to_json(self) -> dict:
