@@ -7,7 +7,8 @@ passage in the whole corpus, subject words it never uses). The label: a comparis
 covers the question when the gold lists a passage of its; a ``not_in_org`` question's organisation does
 not; any other answerable question's organisation does. The script then reports the shipped rule and,
 for each organisation, the rule chosen on the other organisations' questions from a small grid (gate
-10; margin 0.02-0.05; topic margin 0.01-0.03; balanced accuracy) and scored on its own questions.
+10; margin 0.02-0.05; topic margin 0.01-0.03; the most covered organisations kept while at least 90 %
+of those not covering are said so) and scored on its own questions.
 It also prints the quartiles of the meaning similarity of the first quote ("Hvorfor dette citat?",
 assistant/why.py). Used for the README section "Organisations". Run:
 
@@ -64,9 +65,11 @@ def counts(rule: CoverRule, rows) -> tuple[int, int, int, int]:
             sum(not rule.covers(j, rv) for _, _, j, rv in neg), len(neg))
 
 
-def balanced(rule: CoverRule, rows) -> float:
+def objective(rule: CoverRule, rows) -> tuple:
+    """The issue's targets: say "nævner det ikke" for at least 90 % of the organisations that do not
+    cover the question, and within that keep as many of those that do as possible."""
     tp, p, tn, n = counts(rule, rows)
-    return (tp / p if p else 1.0) + (tn / n if n else 1.0)
+    return (tn >= 0.9 * n, tp / p if p else 1.0, tn / n if n else 1.0)
 
 
 def main() -> int:
@@ -84,7 +87,7 @@ def main() -> int:
     for fold in sorted({r[0] for r in rows}):
         train = [r for r in rows if r[0] != fold]
         test = [r for r in rows if r[0] == fold]
-        best = max(grid, key=lambda rule: (balanced(rule, train), rule == shipped))
+        best = max(grid, key=lambda rule: (*objective(rule, train), rule == shipped))
         held = [a + b for a, b in zip(held, counts(best, test))]
         print(f"  {fold}: chosen margin {best.margin}, topic margin {best.topic_margin}")
     print("leave one organisation out (held out): covered kept %d/%d, not covered said %d/%d" % tuple(held))
