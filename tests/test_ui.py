@@ -57,10 +57,10 @@ def test_not_in_scope_says_so_before_other_organisations():
 
 
 def test_why_is_folded_until_asked_and_escaped():
-    why = Why(("sociale", "medier"), 0.87, "Der blev kun søgt i dokumenterne fra <Aarhus>.", 1)
+    why = Why(("sociale", "medier"), 0.90, "Der blev kun søgt i dokumenterne fra <Aarhus>.", 1)
     page = why_html(why)
     assert page.startswith("<details") and "<summary>Hvorfor dette citat?</summary>" in page
-    assert "«sociale», «medier»" in page and "0,87" in page and "&lt;Aarhus&gt;" in page
+    assert "«sociale», «medier»" in page and "0,90" in page and "&lt;Aarhus&gt;" in page
     assert "meget tæt på" in page and "nr. 1" in page
 
 
