@@ -19,10 +19,10 @@ from .embed import Embedder
 from .extract import gather, select_quotes
 from .limits import QUESTION_CHARS
 from .index import BuildSummary, Index, IndexDamaged, build_index, reader_scope, resolve_current
+from .orgs import Registry
 from .question import Question, analyse
 from .rank import WEIGHTS_PATH, load_ranker
 from .retrieve import Filters, Stopwatch, retrieve
-from .orgs import Registry
 from .scope import Scope, ScopeReader
 from .scoped import Ask, CoverRule, ScopedAnswers, describe_scope
 from .text_da import Analyzer

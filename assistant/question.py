@@ -80,17 +80,18 @@ def analyse(text: str, analyzer: Analyzer, scope: Scope | None = None, notes: tu
     focus terms; when it names organisations or is a follow-up, ``topic`` is the question without the
     names (``Scope.query``), analysed too."""
     scope = scope or Scope(text, text)
-    question = _analysed(scope.text, analyzer, scope, notes)
+    question = _analysed(scope.text, analyzer, scope, notes, scope.org_mentions)
     if scope.scoped or scope.follow_up:
         query = scope.query or scope.text
-        question = replace(question, topic=_analysed(query, analyzer, scope, notes) if query != scope.text else None)
+        # the names are out of the topic's text; a council word kept there ("byrådet") is topic
+        question = replace(question, topic=_analysed(query, analyzer, scope, notes, ()) if query != scope.text else None)
     return question
 
 
-def _analysed(text: str, analyzer: Analyzer, scope: Scope, notes: tuple[str, ...]) -> Question:
+def _analysed(text: str, analyzer: Analyzer, scope: Scope, notes: tuple[str, ...], names) -> Question:
     terms = tuple(analyzer.tokens(text))
-    org_terms = {t for m in scope.org_mentions for t in analyzer.tokens(m.text)}
-    org_terms |= {t for m in scope.org_mentions for t in analyzer.tokens(m.value)}
+    org_terms = {t for m in names for t in analyzer.tokens(m.text)}
+    org_terms |= {t for m in names for t in analyzer.tokens(m.value)}
     focus = tuple(t for t in dict.fromkeys(terms) if t not in org_terms)
     words = tuple(content_words(text))
     kind = answer_kind(text)

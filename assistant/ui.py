@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from .answer import NOT_FOUND, agreement_line, citation, group_by_document, missing_line
 from .escape import page_text
-from .pages import attr
 from .feedback import FeedbackStore, TooManyVotes
-from .pipeline import REPHRASE, Assistant, EmptyQuestion, UnclearQuestion, prepare_question
+from .pages import attr
+from .pipeline import REPHRASE, Assistant, EmptyQuestion, UnclearQuestion
 from .retrieve import Filters
 from .session import ANONYMOUS
 from .types import Quote
