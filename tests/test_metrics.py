@@ -35,14 +35,15 @@ def test_relevance_is_whitespace_insensitive_and_per_document():
 def test_summary_separates_answerable_and_unanswerable():
     rows = [
         {"answerable": True, "abstained": False, "recall@1": 1.0, "recall@3": 1.0, "recall@5": 1.0,
-         "recall@10": 1.0, "mrr@10": 1.0, "ndcg@10": 1.0, "quote_hit@1": 1.0},
+         "recall@10": 1.0, "mrr@10": 1.0, "ndcg@10": 1.0, "quote_hit@1": 1.0, "quote_hit@shown": 1.0},
         {"answerable": True, "abstained": True, "recall@1": 0.0, "recall@3": 1.0, "recall@5": 1.0,
-         "recall@10": 1.0, "mrr@10": 0.5, "ndcg@10": 0.5, "quote_hit@1": 0.0},
+         "recall@10": 1.0, "mrr@10": 0.5, "ndcg@10": 0.5, "quote_hit@1": 0.0, "quote_hit@shown": 0.0},
         {"answerable": False, "abstained": True},
         {"answerable": False, "abstained": False},
     ]
     s = summarise(rows)
     assert s["n"] == 4 and s["recall@1"] == 0.5 and s["mrr@10"] == 0.75
+    assert s["quote_hit@1"] == 0.5 and s["quote_hit@shown"] == 0.5
     assert s["abstain_accuracy"] == 0.5 and s["false_abstain_rate"] == 0.5
 
 
