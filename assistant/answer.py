@@ -35,6 +35,11 @@ def missing_line(missing) -> str | None:
     return ("Ingen af dokumenterne nævner: " + ", ".join(f"«{w}»" for w in missing) + ".") if missing else None
 
 
+def quote_lines(q: Quote) -> list[str]:
+    """A quote as a Markdown quote; a list quote keeps its lines."""
+    return [f"> {ln}" for ln in q.text.split("\n") if ln.strip()]
+
+
 def compose(quotes: list[Quote], notes: list[str]) -> str:
     lines = list(notes)
     groups = group_by_document(quotes)
@@ -43,7 +48,7 @@ def compose(quotes: list[Quote], notes: list[str]) -> str:
     for (org, title), qs in groups.items():
         lines.append(f"\n**{org} – {title}**")
         for q in qs:
-            lines.extend(f"> {ln}" for ln in q.text.split("\n") if ln.strip())   # a list quote keeps its lines
+            lines.extend(quote_lines(q))
             lines.append(f"— {citation(q)}")
     return "\n".join(lines).strip()
 
@@ -63,3 +68,45 @@ def make_quote(doc: Document, heading: str, start: int, end: int, score: float) 
     return Quote(document=doc.id, title=doc.title, organisation=doc.organisation, doc_type=doc.doc_type,
                  heading=heading, start=start, end=end, page=doc.page_at(start),
                  text=doc.text[start:end], score=round(float(score), 4))
+
+
+# ------------------------------------------------------------------ organisation scope (assistant/scoped.py)
+
+def not_mentioned(organisation: str, topic: str | None, missing: tuple[str, ...] = ()) -> str:
+    """ "Ishøj Kommunes dokumenter nævner ikke sociale medier." (the topic when the question has one)."""
+    from .scope import genitive
+    whose = genitive(organisation)
+    if topic:
+        return f"{whose} dokumenter nævner ikke {topic}."
+    if missing:
+        return f"{whose} dokumenter nævner ikke " + ", ".join(f"«{w}»" for w in missing) + "."
+    return f"{whose} dokumenter nævner det ikke."
+
+
+def compose_not_in_scope(notes: list[str], understood: str | None, said: list[str], others: list[Quote],
+                         related: list[Quote]) -> str:
+    """The named organisations do not cover it: say so, then what other organisations say, labelled as theirs."""
+    lines = list(notes) + ([understood] if understood else []) + said
+    if others:
+        lines.append("\nDet siger andre organisationer (ikke dem, du spurgte om):")
+        lines.append(compose(others, []))
+    else:
+        lines.append("Det gør ingen af de andre dokumenter heller.")
+        if related:
+            lines.append("\nMåske relateret:")
+            for q in related:
+                lines.append(f"- {q.text[:160]}{'…' if len(q.text) > 160 else ''} ({citation(q)})")
+    return "\n".join(lines).strip()
+
+
+def compose_by_organisation(groups, notes: list[str], understood: str | None) -> str:
+    """A comparison: one section per organisation, its quotes or that it does not mention it."""
+    lines = list(notes) + ([understood] if understood else [])
+    for g in groups:
+        lines.append(f"\n**{g.organisation}**")
+        if not g.quotes:
+            lines.append(g.note)
+        for q in g.quotes:
+            lines.extend(quote_lines(q))
+            lines.append(f"— {citation(q)}")
+    return "\n".join(lines).strip()

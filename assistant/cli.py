@@ -41,12 +41,21 @@ def cmd_ask(args) -> int:
     from .retrieve import Filters
     assistant = _assistant(args)
     assistant.warm_up()                 # model, index and word lists load side by side
-    answer = assistant.ask(args.question, Filters(args.org, args.type, internal=args.intern), k=args.k,
-                           mode=args.retriever)
+    filters = Filters(args.org, args.type, internal=args.intern)
+    previous = assistant.read_scope(args.after, filters) if args.after else None
+    answer = assistant.ask(args.question, filters, k=args.k, mode=args.retriever, previous=previous)
+    quotes = list(answer.quotes) + list(answer.others)
+    whys = [assistant.why(answer.question, q, answer.scope, answer.hits) for q in quotes] if args.why else []
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        data = answer.to_json()
+        if args.why:
+            data["why"] = [{"quote": q.text, **w.to_json()} for q, w in zip(quotes, whys)]
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print(answer.text)
+        for q, w in zip(quotes, whys):
+            print(f"\nHvorfor «{q.text[:60]}{'…' if len(q.text) > 60 else ''}»?")
+            print("\n".join(f"  {line}" for line in w.lines()))
     return 0
 
 
@@ -206,12 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_index(sub.add_parser("ask", help="answer a question with quotes and citations"))
     sp.add_argument("question")
     sp.add_argument("--json", action="store_true")
-    sp.add_argument("--org", help="only this organisation (substring, e.g. 'aalborg')")
+    sp.add_argument("--org", help="only this organisation: its name or an alias ('aalborg', 'KFR', "
+                                  "'Borgerrepræsentationen'); otherwise a substring of the name")
     sp.add_argument("--type", help="only this document type (e.g. adfærdskodeks)")
     sp.add_argument("--k", type=int, default=3, help="at most this many quotes (default 3)")
     sp.add_argument("--intern", action="store_true",
                     help="also quote internal documents (visibility 'intern'); without it, public ones only")
     sp.add_argument("--retriever", default="hybrid", choices=["hybrid", "dense", "bm25"])
+    sp.add_argument("--after", metavar="QUESTION",
+                    help="read the question as a follow-up to this one ('hvad med Aarhus?' after ...)")
+    sp.add_argument("--why", action="store_true", help="say why each quote was chosen")
     sp.set_defaults(func=cmd_ask)
 
     sp = with_index(sub.add_parser("eval", help="retrieval and answer metrics on gold question sets"))

@@ -17,8 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 KS = (1, 3, 5, 10)
-KEYS = ["n", "recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10",
-        "quote_hit@1", "quote_hit@shown", "abstain_accuracy", "false_abstain_rate", "questions"]
+TABLE_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10",
+              "quote_hit@1", "quote_hit@shown", "abstain_accuracy", "false_abstain_rate"]
+KEYS = ["n", *TABLE_KEYS, "organisation_scope", "questions"]
 DEFAULT_GOLD = [Path("evals/test.jsonl")]
 
 
@@ -35,6 +36,8 @@ class Gold:
     style: str = ""                         # plain, colloquial, misspelled, english
     organisations: tuple[str, ...] = ()     # organisations the question names
     fold: str = ""                          # the organisation unit for leave-one-organisation-out
+    compare: bool = False                   # a comparison between the named organisations
+    not_in_org: bool = False                # the named organisation's documents do not cover it
     filters: tuple[tuple[str, str], ...] = ()   # ("organisation" | "doc_type", value): asked with these filters
 
     def search_filters(self):
@@ -75,7 +78,8 @@ def load_gold(paths) -> list[Gold]:
                     filters = tuple(sorted((k, str(v)) for k, v in (row.get("filters") or {}).items()
                                            if k in ("organisation", "doc_type") and v))
                     out.append(Gold(str(row["id"]), row["question"], rel, row.get("kind", ""),
-                                    row.get("style", ""), orgs, fold, filters))
+                                    row.get("style", ""), orgs, fold, compare=bool(row.get("compare")),
+                                    not_in_org=bool(row.get("not_in_org")), filters=filters))
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     raise ValueError(f"{path}:{n}: not a gold line ({exc}); expected "
                                      '{"id", "question", "relevant": [{"document", "text"}]}') from exc
@@ -118,9 +122,9 @@ def ndcg_at(rels: list[bool], n_relevant: int, k: int = 10) -> float:
 def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool = True,
              fold_rankers: dict | None = None) -> dict:
     """Metrics over ``gold``; internal documents count unless ``internal=False`` (an operator's
-    measurement of the whole index, not what an anonymous reader sees). ``fold_rankers``
-    (fold -> Ranker) answers each question with the quote ranker trained without its
-    organisation (``assistant train-ranker`` writes them)."""
+    measurement of the whole index, not what an anonymous reader sees). ``fold_rankers`` (fold ->
+    Ranker) answers each question with the quote ranker trained without its organisation
+    (``assistant train-ranker`` writes them)."""
     from .retrieve import Filters
     index = assistant.index
     rows = []
@@ -143,8 +147,10 @@ def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool =
                "expected": [{"document": d, "text": t} for d, t in g.relevant],
                "first_passage": ({"document": hits[0].chunk.document, "heading": hits[0].chunk.heading,
                                   "text": hits[0].chunk.text[:200]} if hits else None),
-               "first_quote": ({"document": first.document, "text": first.text} if first else None),
+               "first_quote": ({"document": first.document, "text": first.text,
+                                "organisation": first.organisation} if first else None),
                "confidence": round(answer.confidence, 4)}
+        row.update(scope_row(g, answer, index))
         if g.answerable:
             row.update({f"recall@{k}": recall_at(rels, k) for k in KS})
             row["mrr@10"] = mrr_at(rels)
@@ -168,8 +174,82 @@ def summarise(rows: list[dict]) -> dict:
     out["quote_hit@shown"] = mean("quote_hit@shown", ans)
     out["abstain_accuracy"] = round(sum(r["abstained"] for r in unans) / len(unans), 4) if unans else None
     out["false_abstain_rate"] = round(sum(r["abstained"] for r in ans) / len(ans), 4) if ans else None
+    out["organisation_scope"] = scope_summary(rows)
     out["questions"] = rows
     return out
+
+
+# ------------------------------------------------------------------ organisation scope (issue #16)
+
+SCOPE_METRICS = (
+    ("named_first_quote", "first quote from the named organisation",
+     "answerable questions naming one organisation"),
+    ("not_in_org_said", "not-in-organisation said so",
+     "questions whose named organisation does not cover them (not_in_org)"),
+    ("compare_all_handled", "comparison: every named organisation quoted or reported not mentioning",
+     "comparison questions; an organisation with a gold passage must be quoted, one without reported"),
+    ("compare_quote_hit", "comparison: every quoted organisation's first quote is a gold passage",
+     "comparison questions (stricter: the quotes are right, too)"),
+)
+
+
+def scope_row(g: Gold, answer, index) -> dict:
+    """Per question, what the #16 metrics need (empty for questions that name no organisation)."""
+    if not g.organisations:
+        return {}
+    row: dict = {"organisations": list(g.organisations)}
+    groups = {o.organisation: o for o in getattr(answer, "by_organisation", ())}
+    said = set(getattr(answer, "not_in_scope", ()))
+    if g.compare:
+        handled, right = [], []
+        for org in g.organisations:
+            gold_docs = {d for d, _ in g.relevant if d in index.documents and index.documents[d].organisation == org}
+            group = groups.get(org)
+            quoted = bool(group and group.quotes)
+            handled.append(quoted if gold_docs else (not quoted and (org in said or bool(group))))
+            if gold_docs:
+                right.append(quoted and g.matches(group.quotes[0].document, group.quotes[0].text))
+            else:
+                right.append(not quoted)
+        row["compare_all_handled"] = float(all(handled))
+        row["compare_quote_hit"] = float(all(right))
+    elif g.not_in_org:
+        row["not_in_org_said"] = float(set(g.organisations) <= said)
+    elif g.answerable:
+        first = answer.quotes[0] if answer.quotes else None
+        row["named_first_quote"] = float(bool(first and first.organisation in g.organisations))
+        row["named_other_org_quoted"] = float(bool(first and first.organisation not in g.organisations))
+    return row
+
+
+def scope_summary(rows: list[dict]) -> dict:
+    """Each #16 metric over the questions it applies to: {"value", "n", "hits"} (value None when n is 0)."""
+    out = {}
+    for key, _, _ in SCOPE_METRICS:
+        vals = [r[key] for r in rows if key in r]
+        out[key] = {"value": round(sum(vals) / len(vals), 4) if vals else None, "n": len(vals),
+                    "hits": int(sum(vals))}
+    other = [r["named_other_org_quoted"] for r in rows if "named_other_org_quoted" in r]
+    out["named_other_org_quoted"] = {"value": round(sum(other) / len(other), 4) if other else None,
+                                     "n": len(other), "hits": int(sum(other))}
+    return out
+
+
+def format_scope(result: dict) -> str | None:
+    """The #16 lines under the table, or None when no question names an organisation."""
+    m = result.get("organisation_scope") or {}
+    if not any(m.get(key, {}).get("n") for key, _, _ in SCOPE_METRICS):
+        return None
+    lines = ["Organisation scope:", "| metric | value | questions |", "|---|---|---|"]
+    for key, name, what in SCOPE_METRICS:
+        v = m[key]
+        value = "–" if v["value"] is None else f"{v['value']:.3f} ({v['hits']}/{v['n']})"
+        lines.append(f"| {name} | {value} | {what} |")
+    o = m["named_other_org_quoted"]
+    if o["n"]:
+        lines.append(f"| first quote from another organisation | {o['value']:.3f} ({o['hits']}/{o['n']}) "
+                     "| answerable questions naming one organisation |")
+    return "\n".join(lines)
 
 
 def failures(result: dict) -> list[dict]:
@@ -183,7 +263,7 @@ def failures(result: dict) -> list[dict]:
 
 
 def table_row(name: str, m: dict) -> str:
-    cells = [m[k] for k in KEYS[1:-1]]
+    cells = [m[k] for k in TABLE_KEYS]
     return f"| {name} | " + " | ".join("–" if v is None else f"{v:.3f}" for v in cells) + " |"
 
 
@@ -209,6 +289,8 @@ def format_breakdown(result: dict, gold: list[Gold], by: str) -> str:
 
 def format_text(result: dict, name: str, failures_too: bool = True) -> str:
     lines = [f"{result['n']} questions, retriever {name}", TABLE_HEAD, table_row(name, result)]
+    if scope := format_scope(result):
+        lines += ["", scope]
     if not failures_too:
         return "\n".join(lines)
     lines += ["", "Failures:"]
@@ -330,6 +412,7 @@ def main_eval(args, assistant) -> int:
         for rows in result["by"].values():
             for m in rows.values():
                 m.pop("questions", None)
+        result["organisation_scope_names"] = {key: name for key, name, _ in SCOPE_METRICS}
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
         print(format_text(result, args.retriever, failures_too=not args.by and not args.quiet))

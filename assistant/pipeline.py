@@ -1,12 +1,13 @@
 """Assistant: the one entry point the CLI, the UI and the eval suite call."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import sys
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,15 @@ from .embed import Embedder
 from .extract import gather, select_quotes
 from .limits import QUESTION_CHARS
 from .index import BuildSummary, Index, IndexDamaged, build_index, reader_scope, resolve_current
+from .orgs import Registry
 from .question import Question, analyse
 from .rank import WEIGHTS_PATH, load_ranker
 from .retrieve import Filters, Stopwatch, retrieve
+from .scope import Scope, ScopeReader
+from .scoped import Ask, CoverRule, ScopedAnswers, describe_scope
 from .text_da import Analyzer
-from .types import Answer, Hit
+from .types import Answer, Hit, Quote
+from .why import Why, matched_words
 
 MAX_QUESTION_CHARS = QUESTION_CHARS
 
@@ -143,6 +148,37 @@ class SpanVectors:
             self._vecs.clear()
 
 
+class QueryMemo:
+    """An embedder that remembers the last questions' query vectors (LRU), delegating everything else.
+
+    A scoped question runs ``Assistant._answer`` once per organisation (and once outside it), each
+    embedding the same question; with this, the question is embedded once.
+    """
+
+    def __init__(self, embedder, max_items: int = 256):
+        self._embedder, self._max = embedder, max_items
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return self._embedder.embed_queries(texts)
+        with self._lock:
+            vec = self._memo.get(texts[0])
+            if vec is not None:
+                self._memo.move_to_end(texts[0])
+                return vec[None, :]
+        vec = self._embedder.embed_queries(texts)[0]
+        with self._lock:
+            self._memo[texts[0]] = vec
+            while len(self._memo) > self._max:
+                self._memo.popitem(last=False)
+        return vec[None, :]
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+
 def _reader_scoped(method):
     """Run ``method(self, question, filters, …)`` inside the reader's scope (``Filters.internal``):
     what reads ``Index.vocabulary`` meanwhile (the coverage check) sees only the words of
@@ -165,14 +201,36 @@ class Assistant:
                  embedder: Embedder | None = None, abstain: AbstainRule | None = None):
         self.settings = settings or Settings.from_env()
         self.index_dir = Path(index_dir or self.settings.index_dir)
-        self.embedder = embedder or Embedder(self.settings)
-        self.abstain = abstain or AbstainRule()
+        self.embedder = QueryMemo(embedder or Embedder(self.settings))
+        self._abstain = abstain or AbstainRule()
+        self._local = threading.local()           # per-thread abstain rule for one sub-question (scoped.py)
         self.span_vectors = SpanVectors(self.embedder)
+        self.scoped = ScopedAnswers(self, CoverRule())
+        self._reader: tuple[tuple[str, bool], ScopeReader] | None = None
         self.ranker = load_ranker(str(WEIGHTS_PATH)) if WEIGHTS_PATH.exists() else None
         self.use_stored_spans = True      # False: embed candidates on first sight (for the benchmark)
         self._index: Index | None = None
         self._refused: Path | None = None          # a damaged version `current` pointed at
         self._lock = threading.Lock()
+
+    @property
+    def abstain(self) -> AbstainRule:
+        """The abstention rule ``_answer`` applies (``abstaining`` may replace it for one call in this thread)."""
+        return getattr(self._local, "abstain", None) or self._abstain
+
+    @abstain.setter
+    def abstain(self, rule: AbstainRule) -> None:
+        self._abstain = rule
+
+    @contextlib.contextmanager
+    def abstaining(self, rule: AbstainRule):
+        """Within the block, ``_answer`` in this thread uses ``rule`` (other threads are not affected)."""
+        old = getattr(self._local, "abstain", None)
+        self._local.abstain = rule
+        try:
+            yield
+        finally:
+            self._local.abstain = old
 
     def warm_up(self) -> None:
         """Load everything the first question needs: the model in a background thread (ONNX Runtime
@@ -236,25 +294,101 @@ class Assistant:
 
     @_reader_scoped
     def ask(self, question: str, filters: Filters | None = None, k: int = 3,
-            mode: str = "hybrid", top_hits: int = 4, timings: dict | None = None) -> Answer:
+            mode: str = "hybrid", top_hits: int = 4, timings: dict | None = None,
+            previous: Scope | dict | None = None) -> Answer:
         """Answer with up to ``k`` verbatim quotes, or abstain. ``timings`` (when given) receives
         seconds per stage: embed, dense, bm25, fusion, extract. Internal documents are in scope only
-        with ``Filters(internal=True)``; the reader's scope also limits the coverage check's words."""
-        return self._answer(prepare_question(question), filters, k, mode, top_hits, timings)
+        with ``Filters(internal=True)``; the reader's scope also limits the coverage check's words.
 
-    def understand(self, text: str) -> Question:
-        """The question analysed once (terms, focus, answer kind, organisations named, language)."""
+        The question is read once (``understand``) into a ``Question`` whose ``scope`` decides whose
+        documents answer: a named organisation (or the ``filters`` organisation, given by name or
+        alias) restricts the answer to its documents, or says they do not cover it and then quotes
+        others, labelled; a comparison is answered per organisation (``assistant/scoped.py``).
+        ``previous`` (the previous answer's ``scope``, or its JSON form) lets a follow-up such as
+        "hvad med Aarhus?" keep the previous topic.
+        """
+        filters = self.resolve_filters(filters)
+        q = self.understand(question, previous, filters)
+        filters = replace(filters, organisations=())      # the scope says whose documents, per step
+        scope = q.scope
+        how = Ask(k, mode, top_hits, timings)
+        if scope.compare:
+            answer = self.scoped.compare(q, filters, how)
+        elif scope.organisations or scope.doc_type:
+            answer = self.scoped.single(q, filters, how)
+        else:
+            answer = self._answer(q, filters, k, mode, top_hits, timings)
+            if scope.understood:                            # a follow-up: say what was understood
+                answer = replace(answer, text=f"{scope.understood}\n{answer.text}", understood=scope.understood)
+        return replace(answer, question=q.text, scope=scope)
+
+    def understand(self, question: str, previous: Scope | dict | None = None,
+                   filters: Filters | None = None) -> Question:
+        """The question read once: prepared (``prepare_question``), its organisation scope (the
+        organisations and document types this reader may see; a follow-up resolved against
+        ``previous``; the ``filters`` organisation when the question names none), and analysed
+        (terms, focus, answer kind, language). Every later step reads this value."""
+        prepared = prepare_question(question)
+        filters = Filters() if filters is None else filters      # (Filters(internal=True) is falsy)
+        reader = self.scope_reader(filters.internal)
+        if isinstance(previous, dict):
+            previous = reader.restore(previous) if previous.get("answered") else None
+        scope = reader.read(prepared.question, previous)
+        if filters.organisations and not scope.organisations:
+            scope = replace(scope, organisations=filters.organisations, from_filter=True,
+                            compare=scope.compare and len(filters.organisations) > 1)
+        return analyse(prepared.question, self.index.analyzer, scope, prepared.notes)
+
+    def scope_reader(self, internal: bool = False) -> ScopeReader:
+        """The organisations and document types a reader may see in the current index version, for
+        reading questions (an organisation or type only internal documents have is not recognised
+        for an anonymous reader)."""
         index = self.index
-        return analyse(text, index.analyzer, index.organisations.aliases)
+        key = (index.version, bool(internal))
+        cached = self._reader
+        if cached is None or cached[0] != key:
+            docs = index.visible_documents(internal).values()
+            seen = {d.organisation for d in docs}
+            registry = Registry({o: set(a) for o, a in index.organisations.aliases.items() if o in seen})
+            cached = (key, ScopeReader(registry, {d.doc_type for d in docs}))
+            self._reader = cached
+        return cached[1]
 
-    def _answer(self, prepared: Prepared, filters: Filters | None, k: int, mode: str, top_hits: int,
-                timings: dict | None, question: Question | None = None) -> Answer:
-        """Retrieve, extract and compose (or abstain) for one prepared question within ``filters``
-        (call it inside the reader's scope, as ``ask`` does)."""
-        q = prepared.question
+    def read_scope(self, question: str, filters: Filters | None = None) -> Scope:
+        """The scope of ``question`` alone (``assistant ask --after``: the question a follow-up follows)."""
+        return self.understand(question, None, self.resolve_filters(filters)).scope
+
+    def resolve_filters(self, filters: Filters | None) -> Filters:
+        """A typed organisation filter ("aalborg", "Borgerrepræsentationen", "KFR") as its canonical name,
+        when that organisation has documents the reader may see (otherwise the typed words stay a
+        substring filter, which then matches nothing the reader may see)."""
+        filters = Filters() if filters is None else filters      # (Filters(internal=True) is falsy)
+        if filters.organisation:
+            canon = self.index.organisations.resolve(filters.organisation)
+            visible = {d.organisation for d in self.index.visible_documents(filters.internal).values()}
+            if canon in visible:
+                filters = replace(filters, organisation=None, organisations=(canon,))
+        return filters
+
+    def why(self, question: str, quote: Quote, scope: Scope | dict | None = None,
+            hits: tuple[Hit, ...] = (), internal: bool = False) -> Why:
+        """Why ``quote`` answers ``question`` (the question as answered), in plain Danish, on demand."""
+        if isinstance(scope, dict):
+            scope = self.scope_reader(internal).restore(scope) if scope.get("answered") else None
+        q = prepare_question(question).question
+        qvec = self.embedder.embed_queries([q])[0]
+        similarity = float((self.span_vectors.passages([quote.text]) @ qvec)[0])
+        rank = next((i for i, h in enumerate(hits, start=1) if h.chunk.document == quote.document
+                     and h.chunk.start <= quote.start and quote.end <= h.chunk.end), None)
+        return Why(matched_words(q, quote.text, self.index.analyzer), similarity,
+                   describe_scope(scope, quote.organisation), rank)
+
+    def _answer(self, question: Question, filters: Filters | None, k: int, mode: str, top_hits: int,
+                timings: dict | None) -> Answer:
+        """Retrieve, extract and compose (or abstain) for one analysed question within ``filters``."""
+        q = question.text
         index = self.index
         clock = Stopwatch(timings)
-        question = question or self.understand(q)
         qvec = self.embedder.embed_queries([q])[0]
         clock.lap("embed")
         hits = retrieve(index, q, qvec, k=max(10, top_hits), mode=mode, filters=filters,
@@ -269,15 +403,16 @@ class Assistant:
         confidence = self.confidence(cands.scored)
         coverage = index.vocabulary.check_words(question.words, question.english)
         clock.lap("extract")
+        notes = question.notes
         if not chosen or self.abstain.abstains(confidence, coverage):
             related = [make_quote(docs[h.chunk.document], h.chunk.heading, h.chunk.start,
                                   _first_line_end(h.chunk), h.dense_score or 0.0) for h in hits[:3]]
-            text = compose_not_covered(related, list(prepared.notes), coverage.missing)
-            return Answer(q, text, True, (), tuple(related), prepared.notes, confidence, tuple(hits),
+            text = compose_not_covered(related, list(notes), coverage.missing)
+            return Answer(q, text, True, (), tuple(related), notes, confidence, tuple(hits),
                           coverage.missing, coverage.english)
         quotes = [make_quote(docs[s.hit.chunk.document], s.hit.chunk.heading, s.span.start, s.span.end, s.score)
                   for s in chosen]
-        return Answer(q, compose(quotes, list(prepared.notes)), False, tuple(quotes), (), prepared.notes,
+        return Answer(q, compose(quotes, list(notes)), False, tuple(quotes), (), notes,
                       confidence, tuple(hits), coverage.missing, coverage.english)
 
     def confidence(self, scored) -> float:

@@ -24,22 +24,36 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
 
 @dataclass(frozen=True)
 class Filters:
-    """What a question may draw on: the user's choice of organisation and type, and visibility.
+    """Which documents an answer may quote: the user's choice of organisation and type, the
+    organisation scope of the question, and visibility.
+
+    ``organisation`` and ``doc_type`` are what a user typed (UI dropdown, ``--org``, ``--type``): a
+    case-insensitive substring ("aalborg" matches "Aalborg Kommune"). ``Assistant.ask`` first resolves
+    ``organisation`` through the index's aliases ("Borgerrepræsentationen", "KFR", "Ishøjs") into
+    ``organisations``: canonical names matched exactly. ``exclude`` leaves organisations out
+    (canonical names; "what do the others say").
 
     Internal documents (``Document.internal``) are in scope only with ``internal=True``, which the
     UI sets for logged-in staff and admins; ``Filters()`` and ``filters=None`` mean public documents
     only, so a caller that forgets the user gets the safe answer.
     """
-    organisation: str | None = None   # case-insensitive substring: "aalborg" matches both Aalborg bodies
+    organisation: str | None = None
     doc_type: str | None = None
+    organisations: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     internal: bool = False            # also internal documents (logged-in staff only)
 
     def __bool__(self) -> bool:
-        """True when the user narrowed the scope (organisation or type); visibility is not a choice."""
-        return bool(self.organisation or self.doc_type)
+        """True when the scope is narrowed (organisation, type, exclusions); visibility is not a choice."""
+        return bool(self.organisation or self.doc_type or self.organisations or self.exclude)
 
     def allows(self, doc) -> bool:
         if doc.internal and not self.internal:
+            return False
+        if self.organisations and doc.organisation not in self.organisations:
+            return False
+        if self.exclude and doc.organisation in self.exclude:
+            return False
             return False
         if self.organisation and self.organisation.lower() not in doc.organisation.lower():
             return False

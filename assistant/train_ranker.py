@@ -49,17 +49,21 @@ class Example:
 def collect(assistant, gold, name: str, top_hits: int = 4) -> list[Example]:
     """Ask each answerable gold question as the assistant does and label its candidates."""
     from .extract import gather
-    from .pipeline import prepare_question
-    from .retrieve import retrieve
+    from .retrieve import Filters, retrieve
     index = assistant.index
     out = []
     for g in gold:
         if not g.answerable:
             continue
-        q = prepare_question(g.question).question
-        question = assistant.understand(q)
+        question = assistant.understand(g.question, None, Filters(internal=True))
+        filters = Filters(internal=True)              # the operator's measurement: every document counts
+        scope = question.scope
+        if len(scope.organisations) == 1 and not scope.compare:
+            # as Assistant.ask quotes a named organisation: the topic, within its documents (scoped.py)
+            question, filters = question.about, Filters(organisations=scope.organisations, internal=True)
+        q = question.text
         qvec = assistant.embedder.embed_queries([q])[0]
-        hits = retrieve(index, q, qvec, k=max(10, top_hits), depth=assistant.settings.fetch_depth,
+        hits = retrieve(index, q, qvec, k=max(10, top_hits), filters=filters, depth=assistant.settings.fetch_depth,
                         rrf_k=assistant.settings.rrf_k, terms=question.terms)[:top_hits]
         c = gather(question, qvec, hits, assistant.span_vectors, index.documents, index.analyzer,
                    store=index.spans)

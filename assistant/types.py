@@ -98,6 +98,22 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class OrgAnswer:
+    """One organisation's part of a scoped or compared answer: its best quotes, or that it does not mention it."""
+    organisation: str
+    quotes: tuple[Quote, ...] = ()
+    note: str = ""                    # in Danish, e.g. "Havnsø Kommunes dokumenter nævner det ikke."
+
+    @property
+    def mentions(self) -> bool:
+        return bool(self.quotes)
+
+    def to_json(self) -> dict:
+        return {"organisation": self.organisation, "mentions": self.mentions, "note": self.note,
+                "quotes": [q.to_json() for q in self.quotes]}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str                     # the answer in Danish, quotes and citations included
@@ -109,12 +125,29 @@ class Answer:
     hits: tuple[Hit, ...] = field(default=(), repr=False, compare=False)
     missing_terms: tuple[str, ...] = ()   # question words no document mentions
     english: bool = False
+    # organisation scope (assistant/scope.py, assistant/scoped.py); empty for an unscoped question
+    understood: str | None = None         # "Jeg har forstået: »…« – kun dokumenter fra Aarhus Kommune."
+    by_organisation: tuple[OrgAnswer, ...] = ()   # per organisation: comparisons, and the named organisation
+    not_in_scope: tuple[str, ...] = ()    # named organisations whose documents do not cover the question
+    others: tuple[Quote, ...] = ()        # then: what other organisations say, labelled as theirs
+    scope: object = field(default=None, repr=False, compare=False)   # the Scope that was answered
+
+    @property
+    def compared(self) -> bool:
+        return bool(self.scope is not None and getattr(self.scope, "compare", False))
 
     def to_json(self) -> dict:
-        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
-                "quotes": [q.to_json() for q in self.quotes],
-                "related": [q.to_json() for q in self.related], "notes": list(self.notes),
-                "confidence": round(self.confidence, 4), "missing_terms": list(self.missing_terms)}
+        out = {"question": self.question, "answer": self.text, "abstained": self.abstained,
+               "quotes": [q.to_json() for q in self.quotes],
+               "related": [q.to_json() for q in self.related], "notes": list(self.notes),
+               "confidence": round(self.confidence, 4), "missing_terms": list(self.missing_terms)}
+        if self.scope is not None:
+            out["understood"] = self.understood
+            out["scope"] = self.scope.to_json()
+            out["by_organisation"] = [g.to_json() for g in self.by_organisation]
+            out["not_in_scope"] = list(self.not_in_scope)
+            out["others"] = [q.to_json() for q in self.others]
+        return out
 
 
 @dataclass(frozen=True)

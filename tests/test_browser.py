@@ -123,6 +123,58 @@ def test_markup_in_documents_and_questions_renders_as_text(site, page):
     assert page.locator("#samtale img[src='x'], #kilde img[src='x'], #kilde script").count() == 0
 
 
+def ask_again(page, question):
+    page.locator("#spoergsmaal textarea").fill(question)
+    page.locator("#spoerg").click()
+
+
+@pytest.mark.browser
+def test_comparison_shows_one_column_per_organisation_and_each_quote_opens_its_source(site, page):
+    from playwright.sync_api import expect
+    url, _, _ = site
+    ask_in_browser(page, url, "Sammenlign Aalborg og Aarhus: hvad siger de om fortrolighed?")
+    columns = page.locator("#sammenligning .org-kolonne")
+    expect(columns).to_have_count(2, timeout=120_000)
+    expect(columns.nth(0).locator("h4")).to_have_text("Aalborg Kommune")
+    expect(columns.nth(1).locator("h4")).to_have_text("Aarhus Kommune")
+    opened = 0
+    for i, org in enumerate(["Aalborg Kommune", "Aarhus Kommune"]):
+        quotes = columns.nth(i).locator("button.citat")
+        assert quotes.count() >= 1, f"no quote for {org}"
+        for j in range(quotes.count()):
+            text = quotes.nth(j).locator(".tekst").inner_text()
+            quotes.nth(j).click()
+            expect(page.locator("#kilde mark#citat")).to_have_text(text, timeout=30_000)
+            expect(page.locator("#kilde em").first).to_contain_text(org)
+            # why this passage, on demand
+            why = page.locator("#kilde details.hvorfor")
+            expect(why).to_have_count(1)
+            why.locator("summary").click()
+            expect(why).to_contain_text("sammenligner")
+            opened += 1
+    assert opened >= 2
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "comparison.png"))
+
+
+@pytest.mark.browser
+def test_follow_up_changes_the_organisation_and_says_what_it_understood(site, page):
+    from playwright.sync_api import expect
+    url, _, _ = site
+    chat = page.locator("#samtale")
+    ask_in_browser(page, url, "hvad siger kodekset om sociale medier?")
+    expect(chat.get_by_text(SOCIAL).first).to_be_visible(timeout=120_000)
+    ask_again(page, "hvad med Aarhus?")
+    expect(chat.get_by_text("Jeg har forstået: »hvad siger kodekset om sociale medier?«").first).to_be_visible(
+        timeout=120_000)
+    expect(chat).to_contain_text("kun dokumenter fra Aarhus Kommune")
+    expect(chat).to_contain_text("Aarhus Kommunes dokumenter nævner ikke sociale medier.")
+    # what other organisations say comes after, labelled as theirs, and opens its own source
+    expect(chat).to_contain_text("Det siger andre organisationer")
+    chat.locator(".message-wrap .message-row").filter(has_text="Aalborg Kommune:").last.click()
+    expect(page.locator("#kilde mark#citat")).to_have_text(SOCIAL, timeout=30_000)
+
+
 @pytest.mark.browser
 def test_markdown_and_html_in_documents_and_metadata_render_as_text_and_nothing_leaves(site, page):
     """Text, title, type and date of a document carry image syntax and HTML: the chat, the source

@@ -1,6 +1,8 @@
 """Question analysis and candidate quotes: the pieces the ranker works with."""
 from assistant.extract import candidate_spans, select_quotes, sentences
-from assistant.question import analyse, answer_kind, list_size, named_organisations
+from assistant.orgs import Registry
+from assistant.question import analyse, answer_kind, list_size
+from assistant.scope import ScopeReader
 from assistant.text_da import Analyzer
 from assistant.types import Chunk, Hit
 
@@ -21,18 +23,43 @@ def test_answer_kinds_from_the_question_wording():
     assert list_size("Hvilke 3 værdier?") == 3
 
 
-def test_organisations_named_in_any_form_and_kept_out_of_the_focus_terms():
-    assert [c for c, _ in named_organisations("Hvad siger Ishøjs kodeks om gaver?", ALIASES)] == ["Ishøj Kommune"]
-    assert [c for c, _ in named_organisations("Hvad mener Borgerrepræsentationen og KL?", ALIASES)] == [
-        "Københavns Kommune", "Kommunernes Landsforening"]
-    assert named_organisations("Skal vi skrive klart?", ALIASES) == []      # "kl" is not inside words
-    q = analyse("Må jeg tage imod arv fra en borger, når jeg er ansat i Ishøj Kommune?", Analyzer(), ALIASES)
+def _reader():
+    reg = Registry()
+    for canon, aliases in ALIASES.items():
+        reg.add(canon, tuple(aliases))
+    return ScopeReader(reg, ["adfærdskodeks", "personalepolitik"])
+
+
+def test_organisations_come_from_the_one_scope_reading_and_are_kept_out_of_the_focus_terms():
+    reader = _reader()
+    assert analyse("Hvad siger Ishøjs kodeks om gaver?", Analyzer(),
+                   reader.read("Hvad siger Ishøjs kodeks om gaver?")).organisations == ("Ishøj Kommune",)
+    assert reader.read("Hvad mener Borgerrepræsentationen og KL?").organisations == (
+        "Københavns Kommune", "Kommunernes Landsforening")
+    assert reader.read("Skal vi skrive klart?").organisations == ()            # "kl" is not inside words
+    text = "Må jeg tage imod arv fra en borger, når jeg er ansat i Ishøj Kommune?"
+    scope = reader.read(text)
+    q = analyse(text, Analyzer(), scope)
+    assert q.scope is scope                                                     # one reading, carried along
     assert q.organisations == ("Ishøj Kommune",) and q.kind == "rule"
     lemma = lambda w: Analyzer().tokens(w)[0]
     assert {lemma("arv"), lemma("borger")} <= set(q.focus)
     assert lemma("ishøj") not in q.focus and lemma("kommune") not in q.focus
+    # passages are compared with the question without the name: the topic, analysed from the same scope
+    assert q.topic is not None and q.about is q.topic and "Ishøj" not in q.topic.text
+    assert q.topic.scope is scope and lemma("ishøj") not in q.topic.terms
     assert not q.english
-    assert analyse("What does the code say about gifts?", Analyzer()).english
+    plain = analyse("What does the code say about gifts?", Analyzer())
+    assert plain.english and plain.organisations == () and plain.about is plain
+
+
+def test_a_follow_up_is_analysed_as_the_question_it_stands_for():
+    reader = _reader()
+    first = reader.read("Hvad siger kodekset om gaver?")
+    q = analyse("hvad med Ishøj?", Analyzer(), reader.read("hvad med Ishøj?", first))
+    assert q.text == "Hvad siger kodekset om gaver?"        # the topic kept, the organisation replaced
+    assert q.organisations == ("Ishøj Kommune",) and q.scope.follow_up
+    assert Analyzer().tokens("gaver")[0] in q.focus
 
 
 def _hit(text: str, start: int = 100) -> Hit:

@@ -3,8 +3,10 @@ import html
 
 import pytest
 
-from assistant.types import Answer, Document, Quote
-from assistant.ui import answer_markdown, resolve_follow_up, source_html
+from assistant.scope import Scope
+from assistant.types import Answer, Document, OrgAnswer, Quote
+from assistant.ui import answer_markdown, answer_messages, comparison_html, source_html, why_html
+from assistant.why import Why
 
 from conftest import CORPUS
 from serving import ask, build_index, running_server
@@ -25,11 +27,41 @@ def test_document_and_question_html_render_as_text():
     assert "<mark id='citat'>" in page
 
 
-def test_follow_up_questions_borrow_the_previous_one():
-    prev = "hvad siger kodekset om fortrolighed?"
-    assert resolve_follow_up("hvad med Aarhus?", prev) == f"{prev} hvad med Aarhus?"
-    assert resolve_follow_up("og i personalepolitikken?", prev).startswith(prev)
-    assert resolve_follow_up("hvad er den gensidige initiativpligt?", prev) == "hvad er den gensidige initiativpligt?"
+def test_comparison_is_one_card_per_organisation_and_escaped():
+    payload = "<img src=x onerror=alert(1)>"
+    q1 = Quote("a", "Kodeks", "Ishøj Kommune", "adfærdskodeks", "Gaver", 0, 10, 2, "Gaver under 500 kr. " + payload, 0.9)
+    q2 = Quote("b", "Kodeks", "Stevns Kommune", "adfærdskodeks", "Gaver", 0, 10, None, "Ingen gaver.", 0.8)
+    groups = (OrgAnswer("Ishøj Kommune", (q1,)), OrgAnswer("Stevns Kommune", (q2,)),
+              OrgAnswer("Brøndby Kommune <b>", (), "Brøndby Kommunes dokumenter nævner ikke gaver."))
+    scope = Scope("?", "Sammenlign Ishøj, Stevns og Brøndby om gaver", ("Ishøj Kommune", "Stevns Kommune"),
+                  compare=True)
+    answer = Answer("?", "", False, (q1, q2), understood=scope.understood, by_organisation=groups, scope=scope)
+    messages = answer_messages(answer)
+    assert messages[0][1] is None and "Jeg har forstået" in messages[0][0]
+    cards = messages[1:]
+    assert [q.organisation if q else None for _, q in cards] == ["Ishøj Kommune", "Stevns Kommune", None]
+    assert "nævner ikke gaver" in cards[2][0] and "<b>" not in cards[2][0]
+    page = comparison_html(answer, ["p1", "p2"])
+    assert page.count("class='org-kolonne'") == 3 and page.count("data-kilde=") == 2
+    assert "<img" not in page and "&lt;img src" in page and "&lt;b&gt;" in page
+
+
+def test_not_in_scope_says_so_before_other_organisations():
+    other = Quote("a", "Kodeks", "Aalborg Kommune", "adfærdskodeks", "Respekt", 0, 10, None, "… sociale medier", 0.9)
+    said = "Aarhus Kommunes dokumenter nævner ikke sociale medier."
+    answer = Answer("?", "", True, (), by_organisation=(OrgAnswer("Aarhus Kommune", (), said),),
+                    not_in_scope=("Aarhus Kommune",), others=(other,))
+    (head, none), (card, quote) = answer_messages(answer)
+    assert none is None and head.index(said) < head.index("andre organisationer")
+    assert quote is other and card.startswith("*Aalborg Kommune:*")
+
+
+def test_why_is_folded_until_asked_and_escaped():
+    why = Why(("sociale", "medier"), 0.90, "Der blev kun søgt i dokumenterne fra <Aarhus>.", 1)
+    page = why_html(why)
+    assert page.startswith("<details") and "<summary>Hvorfor dette citat?</summary>" in page
+    assert "«sociale», «medier»" in page and "0,90" in page and "&lt;Aarhus&gt;" in page
+    assert "meget tæt på" in page and "nr. 1" in page
 
 
 @pytest.fixture(scope="module")
