@@ -175,6 +175,10 @@ class QueryMemo:
                 self._memo.popitem(last=False)
         return vec[None, :]
 
+    def clear(self) -> None:
+        with self._lock:
+            self._memo.clear()
+
     def __getattr__(self, name):
         return getattr(self._embedder, name)
 
