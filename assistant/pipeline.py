@@ -189,7 +189,7 @@ def _reader_scoped(method):
     documents this reader may see."""
     @functools.wraps(method)
     def scoped(self, question, filters: Filters | None = None, *args, **kwargs):
-        with reader_scope(filters is not None and filters.internal):
+        with reader_scope(filters is not None and filters.internal), self.one_version():
             return method(self, question, filters, *args, **kwargs)
     return scoped
 
@@ -215,6 +215,7 @@ class Assistant:
         self.use_stored_spans = True      # False: embed candidates on first sight (for the benchmark)
         self._index: Index | None = None
         self._refused: Path | None = None          # a damaged version `current` pointed at
+        self._pinned = threading.local()            # the version one question reads (one_version)
         self._lock = threading.Lock()
 
     @property
@@ -260,8 +261,24 @@ class Assistant:
             raise failed[0]
 
     # -- index
+    @contextlib.contextmanager
+    def one_version(self):
+        """Everything one question reads comes from one index version: ``current`` is checked once
+        when the question starts (a rebuild switching meanwhile serves the next question)."""
+        if getattr(self._pinned, "index", None) is not None:       # already inside a question
+            yield
+            return
+        self._pinned.index = self.index
+        try:
+            yield
+        finally:
+            self._pinned.index = None
+
     @property
     def index(self) -> Index:
+        pinned = getattr(self._pinned, "index", None)
+        if pinned is not None:
+            return pinned
         try:
             current = resolve_current(self.index_dir)
         except IndexDamaged:

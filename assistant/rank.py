@@ -57,7 +57,6 @@ _WHO = re.compile(r"\b\w*(chef|leder|direktør|direktion|udvalg\w*|sekretariat\w
 _MODAL = re.compile(r"\b(må|skal|bør|ikke|aldrig|forbudt|tilladt|kræver|godkend\w*|pligt\w*|"
                     r"must|may|shall|never|not)\b", re.I)
 _LABEL = re.compile(r"^[^\s:][^:]{0,30}:\s+\S")
-_KINDS = ("number", "date", "contact", "who", "rule")
 _KIND_TEST = {"number": _NUMBER, "date": _DATE, "contact": _CONTACT, "who": _WHO, "rule": _MODAL}
 
 
@@ -103,6 +102,18 @@ def terms_of(analyzer: Analyzer, text: str) -> frozenset[str]:
     return frozenset(analyzer.tokens(text))
 
 
+@lru_cache(maxsize=50_000)
+def text_marks(text: str) -> dict[str, bool]:
+    """What a candidate's text alone says (which answer kinds it could hold, numbers, rule words,
+    a label or heading shape); memoised like ``terms_of``."""
+    marks = {kind: bool(test.search(text)) for kind, test in _KIND_TEST.items()}
+    marks["number_any"] = bool(_NUMBER.search(text))
+    marks["modal_any"] = bool(_MODAL.search(text))
+    marks["unterminated_short"] = not re.search(r"[.!?]$", text) and len(text.split()) <= 8
+    marks["label"] = bool(_LABEL.match(text))
+    return marks
+
+
 def features(question: Question, spans, hits, dense: np.ndarray, sym: np.ndarray, documents: dict,
              analyzer: Analyzer) -> np.ndarray:
     """The feature matrix (candidates x FEATURES) for one question's candidates."""
@@ -135,21 +146,20 @@ def features(question: Question, spans, hits, dense: np.ndarray, sym: np.ndarray
         doc = documents[hit.chunk.document]
         text = s.text
         X[i, col["focus"]] = sum(idf[t] for t in focus if t in ts) / total_idf
-        for kind in _KINDS:
-            if question.kind == kind and _KIND_TEST[kind].search(text):
-                X[i, col[f"kind_{kind}"]] = 1.0
+        marks = text_marks(text)
+        if question.kind in _KIND_TEST and marks[question.kind]:
+            X[i, col[f"kind_{question.kind}"]] = 1.0
         X[i, col["kind_list"]] = float(question.kind == "list" and s.form == "list")
         if question.list_size and s.form == "list":
             X[i, col["list_size"]] = float(text.count("\n•") + len(re.findall(r"\n\d{1,2}[.)]\s", text))
                                            == question.list_size)
-        X[i, col["has_number"]] = float(bool(_NUMBER.search(text)))
-        X[i, col["has_modal"]] = float(bool(_MODAL.search(text)))
+        X[i, col["has_number"]] = float(marks["number_any"])
+        X[i, col["has_modal"]] = float(marks["modal_any"])
         title = terms_of(analyzer, f"{doc.title} {doc.doc_type}")
         X[i, col["title_overlap"]] = len(ts & title) / len(ts) if ts else 0.0
         X[i, col["early"]] = float(s.start < 0.05 * max(len(doc.text), 1))
-        X[i, col["heading_like"]] = float(not re.search(r"[.!?]$", text) and len(text.split()) <= 8
-                                          and s.form == "sentence")
-        X[i, col["label_like"]] = float(bool(_LABEL.match(text)))
+        X[i, col["heading_like"]] = float(marks["unterminated_short"] and s.form == "sentence")
+        X[i, col["label_like"]] = float(marks["label"])
         X[i, col["question_like"]] = float(text.rstrip().endswith("?"))
         X[i, col["hit_rank"]] = s.hit_rank
         X[i, col["hit_dense_rel"]] = hit_dense[s.hit_rank] - best_hit
