@@ -81,6 +81,20 @@ class AdminPage:
     def _file(self, doc_id: str):
         return corpus_files(self.corpus).get(doc_id)
 
+    async def _document_form(self, request: Request, doc_id: str, files: int = 0):
+        """(viewer, form, file, None) for an admin's valid post about an existing document, else
+        (…, response): the refusal, or back to the list (with a message when the document is gone)."""
+        viewer = self._viewer(request)
+        if not viewer.admin:
+            return viewer, None, None, self._refuse(request, viewer)
+        form = await self._form(request, viewer, files=files)
+        f = self._file(doc_id)
+        if f is None:
+            self._flash(request, "fejl", "Dokumentet findes ikke i dokumentmappen.")
+        if form is None or f is None:
+            return viewer, form, f, self._back("#dokumenter")
+        return viewer, form, f, None
+
     # ------------------------------------------------------------------ actions
     async def upload(self, request: Request):
         viewer = self._viewer(request)
@@ -110,15 +124,9 @@ class AdminPage:
         return self._back("#dokumenter")
 
     async def edit(self, request: Request, doc_id: str):
-        viewer = self._viewer(request)
-        if not viewer.admin:
-            return self._refuse(request, viewer)
-        form = await self._form(request, viewer)
-        f = self._file(doc_id)
-        if form is None or f is None:
-            if f is None:
-                self._flash(request, "fejl", "Dokumentet findes ikke i dokumentmappen.")
-            return self._back("#dokumenter")
+        viewer, form, f, refused = await self._document_form(request, doc_id)
+        if refused is not None:
+            return refused
         try:
             changed = write_fields(f.path, clean_fields(dict(form)))
         except UploadError as exc:
@@ -133,15 +141,9 @@ class AdminPage:
         return self._back("#dokumenter")
 
     async def replace(self, request: Request, doc_id: str):
-        viewer = self._viewer(request)
-        if not viewer.admin:
-            return self._refuse(request, viewer)
-        form = await self._form(request, viewer, files=1)
-        f = self._file(doc_id)
-        if form is None or f is None:
-            if f is None:
-                self._flash(request, "fejl", "Dokumentet findes ikke i dokumentmappen.")
-            return self._back("#dokumenter")
+        viewer, form, f, refused = await self._document_form(request, doc_id, files=1)
+        if refused is not None:
+            return refused
         upload = form.get("fil")
         if upload is None or not hasattr(upload, "read"):
             self._flash(request, "fejl", "Vælg den nye version at uploade.")
@@ -159,15 +161,9 @@ class AdminPage:
         return self._back("#dokumenter")
 
     async def delete(self, request: Request, doc_id: str):
-        viewer = self._viewer(request)
-        if not viewer.admin:
-            return self._refuse(request, viewer)
-        form = await self._form(request, viewer)
-        f = self._file(doc_id)
-        if form is None or f is None:
-            if f is None:
-                self._flash(request, "fejl", "Dokumentet findes ikke i dokumentmappen.")
-            return self._back("#dokumenter")
+        viewer, _, f, refused = await self._document_form(request, doc_id)
+        if refused is not None:
+            return refused
         delete(f.path)
         self.audit.record(viewer.user.name, "delete", doc_id, path=f.rel)
         self._flash(request, "ok", f"{doc_id} er slettet fra dokumentmappen; det forsvinder fra svarene, "
