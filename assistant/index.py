@@ -238,28 +238,74 @@ class Index:
         return cls(version, manifest, documents, chunks, vectors, fidx, bm25, analyzer, pos, organisations, spans)
 
     # -- search
-    def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense_ranking(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` chunks closest to ``qvec``: positions and inner products, best first (arrays)."""
         if not self.chunks:
-            return []
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         k = min(k, len(self.chunks))
         _single_threaded_search()
         scores, ids = self.faiss_index.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), k)
-        return [(self._pos_of_id[int(i)], float(s)) for s, i in zip(scores[0], ids[0]) if i != -1]
+        found = ids[0] != -1
+        ids, scores = ids[0][found], scores[0][found]
+        sorted_ids, positions = self._id_positions
+        return positions[np.searchsorted(sorted_ids, ids)], scores
 
-    def bm25_search(self, query: str | tuple[str, ...], k: int) -> list[tuple[int, float]]:
-        """BM25 over the chunks; ``query`` is text or its analysed terms (question.py)."""
+    def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        pos, scores = self.dense_ranking(qvec, k)
+        return list(zip(pos.tolist(), scores.astype(np.float64).tolist()))
+
+    @cached_property
+    def _id_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS ids sorted, and the chunk position of each (ids are hashes of the chunk ids)."""
+        ids = np.fromiter(self._pos_of_id.keys(), np.int64, len(self._pos_of_id))
+        pos = np.fromiter(self._pos_of_id.values(), np.int64, len(self._pos_of_id))
+        order = np.argsort(ids)
+        return ids[order], pos[order]
+
+    def bm25_ranking(self, query: str | tuple[str, ...], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 over the chunks, the ``k`` best with a positive score: positions and scores, best first
+        (arrays); ``query`` is text or its analysed terms (question.py)."""
+        empty = np.zeros(0, np.int64), np.zeros(0, np.float32)
         if self.bm25 is None:
-            return []
+            return empty
         vocab = self.bm25.vocab_dict
         terms = self.analyzer.tokens(query) if isinstance(query, str) else query
         tokens = [t for t in terms if t in vocab]
         if not tokens:
-            return []
+            return empty
         scores = self.bm25.get_scores(tokens)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        top = top[scores[top] > 0]
+        return top.astype(np.int64), scores[top]
+
+    def bm25_search(self, query: str | tuple[str, ...], k: int) -> list[tuple[int, float]]:
+        pos, scores = self.bm25_ranking(query, k)
+        return list(zip(pos.tolist(), scores.astype(np.float64).tolist()))
+
+    def chunk_mask(self, allows) -> np.ndarray:
+        """Which chunks ``allows(document)`` lets through, as a boolean array over chunk positions;
+        memoised per ``allows`` (a frozen ``Filters``), as one question asks for the same scope
+        several times (scoped.py) and the next questions for the same filters."""
+        masks = self.__dict__.setdefault("_masks", {})
+        mask = masks.get(allows)
+        if mask is None:
+            names, doc_of_chunk = self._chunk_documents
+            ok = np.array([bool(allows.allows(self.documents[d])) for d in names] or [False], bool)
+            mask = ok[doc_of_chunk] if len(doc_of_chunk) else np.zeros(0, bool)
+            if len(masks) >= 64:
+                with contextlib.suppress(StopIteration, RuntimeError, KeyError):   # another thread got there first
+                    masks.pop(next(iter(masks)))
+            masks[allows] = mask
+        return mask
+
+    @cached_property
+    def _chunk_documents(self) -> tuple[list[str], np.ndarray]:
+        """The document ids, and for each chunk the place of its document in that list."""
+        names = list(self.documents)
+        at = {d: i for i, d in enumerate(names)}
+        return names, np.fromiter((at[c.document] for c in self.chunks), np.int64, len(self.chunks))
 
 
 def manifest_problem(manifest: dict, model_id: str | None, settings: Settings | None) -> str | None:

@@ -83,19 +83,15 @@ def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, 
     n = len(index.chunks)
     if n == 0:
         return []
-    restricted = filters.restricts(index)
-    if restricted:
-        depth = n   # filter after an exhaustive ranking so filtered-out chunks cannot crowd the list
+    if filters.restricts(index):
+        return _restricted(index, qvec, k, mode, filters, rrf_k, clock,
+                           terms if terms is not None else question)
     depth = max(depth, k)
     # qvec is still used in bm25 mode: returned hits get their dense similarity (for extraction)
     dense = index.dense_search(qvec, depth) if mode != "bm25" and qvec is not None else []
     clock.lap("dense")
     sparse = index.bm25_search(terms if terms is not None else question, depth) if mode != "dense" else []
     clock.lap("bm25")
-    if restricted:
-        ok = lambda i: filters.allows(index.documents[index.chunks[i].document])
-        dense = [(i, s) for i, s in dense if ok(i)]
-        sparse = [(i, s) for i, s in sparse if ok(i)]
     dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
     dense_score = dict(dense)
     sparse_rank = {i: r for r, (i, _) in enumerate(sparse, start=1)}
@@ -113,6 +109,52 @@ def retrieve(index: Index, question: str, qvec: np.ndarray | None, k: int = 10, 
             dense_score.update(zip(missing, map(float, sims)))
     hits = [Hit(index.chunks[i], float(fused[i]), dense_rank.get(i), sparse_rank.get(i), dense_score.get(i))
             for i in order]
+    clock.lap("fusion")
+    return hits
+
+
+def _restricted(index: Index, qvec: np.ndarray | None, k: int, mode: str, filters: Filters, rrf_k: int,
+                clock: "Stopwatch", query) -> list[Hit]:
+    """``retrieve`` within ``filters``: both rankings exhaustive, then only the allowed chunks, so
+    filtered-out chunks cannot crowd the list. The same ranks and fusion as the unrestricted path
+    (reciprocal rank over each ranking's allowed chunks), in arrays: a scoped question runs this
+    several times (scoped.py), over every chunk of the index."""
+    n = len(index.chunks)
+    allowed = index.chunk_mask(filters)
+    if mode != "bm25" and qvec is not None:
+        d_pos, d_score = index.dense_ranking(qvec, n)
+        keep = allowed[d_pos]
+        d_pos, d_score = d_pos[keep], d_score[keep].astype(np.float64)
+    else:
+        d_pos, d_score = np.zeros(0, np.int64), np.zeros(0)
+    clock.lap("dense")
+    if mode != "dense":
+        s_pos, s_score = index.bm25_ranking(query, n)
+        keep = allowed[s_pos]
+        s_pos, s_score = s_pos[keep], s_score[keep].astype(np.float64)
+    else:
+        s_pos, s_score = np.zeros(0, np.int64), np.zeros(0)
+    clock.lap("bm25")
+    d_rank = np.zeros(n, np.int64)
+    d_rank[d_pos] = np.arange(1, len(d_pos) + 1)
+    s_rank = np.zeros(n, np.int64)
+    s_rank[s_pos] = np.arange(1, len(s_pos) + 1)
+    fused = np.zeros(n)
+    if mode == "dense":
+        fused[d_pos], cand = d_score, d_pos
+    elif mode == "bm25":
+        fused[s_pos], cand = s_score, s_pos
+    else:   # as rrf(): the dense term first, then the keyword term (same float sums)
+        fused[d_pos] += 1.0 / (rrf_k + d_rank[d_pos])
+        fused[s_pos] += 1.0 / (rrf_k + s_rank[s_pos])
+        cand = np.union1d(d_pos, s_pos)
+    order = cand[np.lexsort((cand, -fused[cand]))][:k].tolist()
+    dense_score = {i: float(d_score[d_rank[i] - 1]) for i in order if d_rank[i]}
+    missing = [i for i in order if not d_rank[i]]
+    if missing and qvec is not None:   # dense similarity of every returned hit (extraction, abstention)
+        dense_score.update(zip(missing, map(float, index.vectors[missing] @ qvec)))
+    hits = [Hit(index.chunks[i], float(fused[i]), int(d_rank[i]) or None, int(s_rank[i]) or None,
+                dense_score.get(i)) for i in order]
     clock.lap("fusion")
     return hits
 
