@@ -18,6 +18,11 @@ from .types import Chunk, Document
 _BULLET_RE = re.compile(r"^(•\s|\d{1,2}[.)]\s)")
 _ADDRESS_RE = re.compile(r"\b\d{4}\s+[A-ZÆØÅ][a-zæøå]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ0-9\"'”‘“])")
+# A full date (day, month, year): a line stating one is an adoption or update statement
+# ("Vedtaget af Byrådet den 20. juni 2022", "Sidst opdateret 12. februar 2024"), never a heading.
+_MONTHS = "januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december"
+_FULL_DATE = re.compile(rf"\b\d{{1,2}}\.\s*({_MONTHS})\s+(19|20)\d\d\b|\b\d{{1,2}}[./-]\d{{1,2}}[./-](19|20)\d\d\b|"
+                        r"\b(19|20)\d\d-\d\d-\d\d\b", re.I)
 CONTACT_HEADINGS = {"kontakt", "kontakt os", "kontaktoplysninger"}
 
 
@@ -27,6 +32,7 @@ class Unit:
     start: int
     end: int
     level: int = 0     # headings only
+    marked: bool = False   # a heading marked as one in the source ("#" from HTML and DOCX headings)
 
 
 def _lines(text: str):
@@ -40,7 +46,7 @@ def _heading_candidate(line: str) -> bool:
     s = line.strip()
     if not s or len(s) > 80 or _BULLET_RE.match(s) or s.endswith((".", ":", ";", ",", "!", "?", "…")):
         return False
-    if ": " in s or len(s.split()) > 10 or _ADDRESS_RE.search(s):
+    if ": " in s or len(s.split()) > 10 or _ADDRESS_RE.search(s) or _FULL_DATE.search(s):
         return False
     digits = sum(c.isdigit() for c in s)
     if digits > 0.4 * len(s.replace(" ", "")):
@@ -61,13 +67,18 @@ def split_units(text: str) -> list[Unit]:
     if current:
         blocks.append(current)
 
+    # A document whose headings are marked ("#": HTML and DOCX headings) marks all of them; an unmarked
+    # short line there is a line of text (a cover line, "Solbjerg Kommune, HR-afdelingen"), not a heading.
+    marked = sum(b[0][2].lstrip().startswith("#") for b in blocks) > 1
     raw: list[Unit] = []
     for block in blocks:
         first = block[0][2].strip()
         if first.startswith("#"):
             level = len(first) - len(first.lstrip("#"))
-            raw.append(Unit("heading", block[0][0], block[0][1], level))
+            raw.append(Unit("heading", block[0][0], block[0][1], level, marked=True))
             block = block[1:]
+        elif marked and block[0][0] > 0:
+            pass                                       # (the first line is still the title)
         elif len(block) == 1 and _heading_candidate(first):
             raw.append(Unit("heading", block[0][0], block[0][1], 0))
             continue
@@ -86,7 +97,22 @@ def split_units(text: str) -> list[Unit]:
                 para.append((start, end, line))
         if para:
             raw.append(Unit("para", para[0][0], para[-1][1]))
-    return _resolve_heading_runs(text, raw)
+    return _headings_head_something(_resolve_heading_runs(text, raw))
+
+
+def _headings_head_something(units: list[Unit]) -> list[Unit]:
+    """An unmarked heading with nothing under it (the next unit is a heading of its level or above,
+    or the document ends) is a line of text: a cover or closing line, kept as a paragraph so that it
+    is indexed and quotable rather than lost between sections."""
+    out = list(units)
+    for i in range(len(out) - 1, -1, -1):
+        u = out[i]
+        if u.kind != "heading" or u.marked or u.start == 0:      # (the title is the first line)
+            continue
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        if nxt is None or (nxt.kind == "heading" and nxt.level <= u.level):
+            out[i] = Unit("para", u.start, u.end)
+    return out
 
 
 def _resolve_heading_runs(text: str, units: list[Unit]) -> list[Unit]:

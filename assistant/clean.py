@@ -31,6 +31,7 @@ sidens version udskriftsvenlig a- a+ tekststørrelse abonnér abonner rss følg 
 _EDGE_UI_WORDS = _UI_WORDS | set("""
 kontakt ring skriv os åbningstider let digital adgang hurtig hurtige links oversigt tilgængelighed
 tilgængelighedserklæring nyhedsbrev relaterede sider se også selvbetjening log ind login mitid
+privatlivspolitik privatliv cookiepolitik cookieindstillinger persondatapolitik sitemap privacy accessibility
 """.split())
 _BREADCRUMB = re.compile(r"^((du er her|you are here)\s*:|(forside|hjem|home|start)\b.*(\s[>›»/|]\s|\s{2,}))", re.I)
 # a breadcrumb whose separators the scrape lost: "Hjem Politik og indflydelse Byrådet ..."
