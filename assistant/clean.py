@@ -163,7 +163,7 @@ def _drop_chrome(lines: list[str], boilerplate: frozenset[str] = frozenset()) ->
         if chrome or _TOC_LINE.search(key) or ((i < 25 or i > n - 25) and _COOKIE.search(key)
                                                and len(key) < 400 and not key.startswith("#")):
             continue
-        if key in ("indhold", "indholdsfortegnelse", "indholdsfortegnelse:", "indhold:", "contents") and \
+        if corpus_key(line) in ("indhold", "indholdsfortegnelse", "indholdsfortegnelse:", "indhold:", "contents") and \
                 any(_TOC_LINE.search(ln) for ln in lines[i + 1:i + 6]):
             continue      # the label of a table of contents
         out.append(line)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .limits import ENV, limits
@@ -207,8 +208,115 @@ def _pdf_pages(reader) -> tuple[str, ...]:
         if time.monotonic() > deadline:
             raise LoadError(f"PDF text extraction took longer than {lim.pdf_seconds:g} s "
                             f"(stopped at page {len(pages) + 1}, {ENV['pdf_seconds']})")
-        pages.append(page.extract_text() or "")
-    return tuple(pages)
+        pages.append(_PdfPage.read(page))
+    return mark_pdf_headings(pages)
+
+
+# -- PDF headings from the type: an office PDF has no heading tags, but its headings are set larger
+# (or bold at the body size) than the running text; numbering alone does not tell a heading
+# ("2. Vores fem løfter") from a numbered rule ("2. Vi overholder vores tavshedspligt.").
+_BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)
+_PDF_LEADER = re.compile(r"(\.{4,}|(\s?\.\s?){4,}|…{2,}|_{4,})\s*\d{1,4}\s*$")
+
+
+@dataclass(frozen=True)
+class _PdfLine:
+    text: str
+    size: float         # the type size of most of its characters (points, after the text matrices)
+    bold: bool          # all of its characters in a bold face
+
+
+@dataclass(frozen=True)
+class _PdfPage:
+    text: str                       # pypdf's text of the page, as extracted
+    lines: tuple[_PdfLine, ...]     # the same text's lines (``text.split("\n")``) with their type
+
+    @classmethod
+    def read(cls, page) -> "_PdfPage":
+        parts: list[tuple[str, float, bool]] = []
+
+        def visit(text, cm, tm, font, size):
+            scale = (abs(tm[0] * tm[3] - tm[1] * tm[2]) * abs(cm[0] * cm[3] - cm[1] * cm[2])) ** 0.5
+            name = str((font or {}).get("/BaseFont", "")) if hasattr(font, "get") else ""
+            parts.append((text, float(size or 0) * (scale or 1.0), bool(_BOLD.search(name))))
+
+        text = page.extract_text(visitor_text=visit) or ""
+        if "".join(t for t, _, _ in parts) != text:        # (pypdf builds the text from the same parts)
+            return cls(text, tuple(_PdfLine(ln, 0.0, False) for ln in text.split("\n")))
+        lines, sizes, bolds, chars = [], {}, [], 0
+        for t, size, bold in parts:
+            pieces = t.split("\n")
+            for n, piece in enumerate(pieces):
+                if n:
+                    lines.append(_line(sizes, bolds, chars))
+                    sizes, bolds, chars = {}, [], 0
+                k = len(piece.strip())
+                if k:
+                    sizes[round(size, 1)] = sizes.get(round(size, 1), 0) + k
+                    bolds.append(bold)
+                    chars += k
+        lines.append(_line(sizes, bolds, chars))
+        return cls(text, tuple(_PdfLine(ln, l.size, l.bold) for ln, l in zip(text.split("\n"), lines)))
+
+
+def _line(sizes: dict, bolds: list, chars: int) -> _PdfLine:
+    size = max(sizes, key=sizes.get) if sizes else 0.0
+    return _PdfLine("", size, bool(bolds) and all(bolds))
+
+
+def mark_pdf_headings(pages: list[_PdfPage]) -> tuple[str, ...]:
+    """Each page's text with its heading lines marked as the other formats mark them ("## …", on a line
+    of their own): lines set larger than the body text (the size most characters have), or bold at the
+    body size, that are short and do not end a sentence. Larger type is a higher level; a heading
+    wrapped over two lines is joined. Pages without type information stay as extracted."""
+    weight: dict[float, int] = {}
+    for page in pages:
+        for ln in page.lines:
+            k = len(ln.text.strip())
+            if k and ln.size:
+                weight[ln.size] = weight.get(ln.size, 0) + k
+    if not weight:
+        return tuple(p.text for p in pages)
+    body = max(weight, key=weight.get)
+
+    def heading(ln: _PdfLine) -> bool:
+        s = ln.text.strip()
+        if not s or len(s) > 100 or len(s.split()) > 14 or s.endswith((".", ",", ";", ":", "!")) \
+                or _PDF_LEADER.search(s) or not (s[0].isalnum() or s[0] in "§\"«"):
+            return False
+        return ln.size >= 1.12 * body or (ln.bold and ln.size >= 0.98 * body)
+
+    larger = sorted({ln.size for p in pages for ln in p.lines if heading(ln) and ln.size >= 1.12 * body},
+                    reverse=True)
+
+    def level(ln: _PdfLine) -> int:
+        return min(1 + sum(1 for x in larger if x > ln.size + 0.05), 4)
+
+    out = []
+    for page in pages:
+        if not any(ln.size for ln in page.lines):
+            out.append(page.text)
+            continue
+        lines: list[str] = []
+        prev: _PdfLine | None = None
+        for ln in page.lines:
+            if heading(ln):
+                mark = "#" * level(ln)
+                if prev is not None and heading(prev) and abs(prev.size - ln.size) < 0.05 and lines \
+                        and lines[-1].startswith(mark + " ") and not _NUMBERED.match(ln.text.strip()):
+                    lines[-1] += " " + ln.text.strip()            # a heading wrapped over two lines
+                else:
+                    lines += ["", f"{mark} {ln.text.strip()}"]
+            else:
+                if prev is not None and heading(prev):
+                    lines.append("")
+                lines.append(ln.text)
+            prev = ln
+        out.append("\n".join(lines))
+    return tuple(out)
+
+
+_NUMBERED = re.compile(r"^\d{1,2}(\.\d{1,2})*[.)]?\s")
 
 
 def _count_pages(root, cap: int) -> int:
