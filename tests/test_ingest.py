@@ -54,6 +54,23 @@ def test_pdf_quotes_have_the_right_page():
     assert checked >= 30
 
 
+def test_pdf_sections_come_from_the_type_and_cover_lines_are_text():
+    """An office PDF has no heading tags: its headings are found from the type size, so a passage cites
+    its numbered section; the adoption line on the cover is text that can be quoted, not a section."""
+    from assistant.chunk import chunk_document
+    docs = {d.id: d for d, _ in load_corpus(DEV)[0]}
+    chunks = chunk_document(docs["personalepolitik-fjordby"], 900, 1)
+    [pool] = [c for c in chunks if "15.000 kr." in c.text]
+    assert pool.headings == ("5. Kompetenceudvikling",)
+    assert not any(c.text.lstrip().startswith(("1. Forord", "5. Kompetenceudvikling")) for c in chunks)
+    assert any("Godkendt af Byrådet den 24. oktober 2022" in c.text for c in chunks)
+    for doc in docs.values():       # no section is a date line or a table of contents
+        for c in chunk_document(doc, 900, 1):
+            assert not any(re.search(r"\b(vedtaget|godkendt|opdateret)\b.*\b20\d\d\b", h, re.I) for h in c.headings), \
+                (doc.id, c.headings)
+            assert "Indholdsfortegnelse" not in c.headings, doc.id
+
+
 def test_unknown_metadata_is_listed_and_a_catalogue_line_fixes_it(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
