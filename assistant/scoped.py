@@ -46,9 +46,11 @@ class CoverRule:
     "Organisations"); the second test matters in small corpora, where every organisation has a
     passage among the first ``gate``.
 
-    In a comparison the first test leaves the other compared organisations out (they are answered
-    beside it, not instead of it); the second does not: a subject word one compared organisation
-    never uses and another does is what "nævner det ikke" means (``rivals``).
+    In a comparison the first test leaves the other compared organisations out of "everyone else"
+    (they are answered beside it, not instead of it) and asks, too, that the organisation be clearly
+    below the best of them: "nævner det ikke" beside the organisations it is compared with, not only
+    beside a third party's guidance. The second test counts them: a subject word one compared
+    organisation never uses and another does is what "nævner det ikke" means (``rivals``).
     """
     gate: int = 10
     margin: float = 0.03
@@ -57,7 +59,10 @@ class CoverRule:
     def covers(self, judged: "Judged", rivals: tuple[Answer, ...] = ()) -> bool:
         """``rivals``: the other compared organisations' answers (within their own documents)."""
         inside, outside = judged.inside, judged.outside
-        if (judged.rank is None or judged.rank > self.gate) and _top(outside) - _top(inside) > self.margin:
+        closer = _top(outside)
+        if rivals:       # a comparison: clearly below the organisations it is compared with, too
+            closer = min(closer, max(_top(r) for r in rivals))
+        if (judged.rank is None or judged.rank > self.gate) and closer - _top(inside) > self.margin:
             return False
         closest = max([outside.confidence, *(r.confidence for r in rivals if r.quotes)])
         if judged.topic_missing and closest - inside.confidence > self.topic_margin:
