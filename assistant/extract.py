@@ -149,7 +149,7 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
     dense = vecs @ qvec
     sym = span_vectors.queries(texts, store) @ qvec
     X = features(question, spans, hits, dense, sym, documents, analyzer)
-    scores = ranker.score(X) if ranker is not None else dense
+    scores = ranker.score(X, qvec, vecs) if ranker is not None else dense
     q_terms = set(question.terms)
     overlap = [len(q_terms & terms_of(analyzer, s.text)) / len(q_terms) if q_terms else 0.0 for s in spans]
     scored = [Scored(s, h, float(sc), float(d), float(y), float(d) + 0.15 * o - 0.02 * s.hit_rank)
