@@ -158,10 +158,15 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
 
 
 def select_quotes(scored: list[Scored], vecs: np.ndarray, max_quotes: int = 3, lam: float = 0.7,
-                  dup_sim: float = 0.95, margin: float = 1.5) -> list[Scored]:
+                  dup_sim: float = 0.95, margin: float = 3.0) -> list[Scored]:
     """The best candidate, then up to ``max_quotes - 1`` more whose score is within ``margin``
     (log-odds) of it, by MMR (relevance minus redundancy); a candidate overlapping one already
-    chosen (a sentence inside a chosen list) or nearly identical to one is not repeated."""
+    chosen (a sentence inside a chosen list) or nearly identical to one is not repeated.
+
+    The margin 3.0 (a further quote is at least about 1/20 as likely to hold the answer as the
+    first) was chosen on the development folds' held-out scores: quote hit@shown 0.732 / 0.755 /
+    0.759 / 0.775 / 0.786 at margins 1.5 / 2 / 2.5 / 3 / unbounded, with 1.64 / 1.87 / 2.05 /
+    2.21 / 3.00 quotes per answer; quote hit@1 does not move."""
     if not scored:
         return []
     order = sorted(range(len(scored)), key=lambda i: -scored[i].score)
