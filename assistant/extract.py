@@ -149,7 +149,7 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
     dense = vecs @ qvec
     sym = span_vectors.queries(texts, store) @ qvec
     X = features(question, spans, hits, dense, sym, documents, analyzer)
-    scores = ranker.score(X) if ranker is not None else dense
+    scores = ranker.score(X, qvec, vecs) if ranker is not None else dense
     q_terms = set(question.terms)
     overlap = [len(q_terms & terms_of(analyzer, s.text)) / len(q_terms) if q_terms else 0.0 for s in spans]
     scored = [Scored(s, h, float(sc), float(d), float(y), float(d) + 0.15 * o - 0.02 * s.hit_rank)
@@ -158,10 +158,15 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
 
 
 def select_quotes(scored: list[Scored], vecs: np.ndarray, max_quotes: int = 3, lam: float = 0.7,
-                  dup_sim: float = 0.95, margin: float = 1.5) -> list[Scored]:
+                  dup_sim: float = 0.95, margin: float = 3.0) -> list[Scored]:
     """The best candidate, then up to ``max_quotes - 1`` more whose score is within ``margin``
     (log-odds) of it, by MMR (relevance minus redundancy); a candidate overlapping one already
-    chosen (a sentence inside a chosen list) or nearly identical to one is not repeated."""
+    chosen (a sentence inside a chosen list) or nearly identical to one is not repeated.
+
+    The margin 3.0 (a further quote is at least about 1/20 as likely to hold the answer as the
+    first) was chosen on the development folds' held-out scores: quote hit@shown 0.732 / 0.755 /
+    0.759 / 0.775 / 0.786 at margins 1.5 / 2 / 2.5 / 3 / unbounded, with 1.64 / 1.87 / 2.05 /
+    2.21 / 3.00 quotes per answer; quote hit@1 does not move."""
     if not scored:
         return []
     order = sorted(range(len(scored)), key=lambda i: -scored[i].score)

@@ -19,6 +19,11 @@ Features, and the failure each one is there for (README, "Quote ranking", has th
 - hit_rank, hit_dense_rel: the passage's own rank.
 - log_len, short: length.
 - neighbour: a candidate next to a good one is more likely part of the answer.
+- the meaning interaction (not in ``FEATURES``, a block of its own): the elementwise product of the
+  question's E5 vector and the candidate's passage vector, one weight per dimension under a stronger
+  L2 penalty than the features above (``INTERACTION_ALPHA``). Its sum is the cosine; the learned
+  weights reweigh the dimensions, which catches what one similarity cannot. Scoring it is one dot
+  product of the candidate vectors (already at hand) with the question vector times the weights.
 (The candidate's form, item/list/pair, was a feature group too; leave-one-organisation-out hit@1
 rose by about 0.02 without it, so it was dropped: a list still wins through kind_list/list_size.)
 """
@@ -37,7 +42,8 @@ from .question import Question
 from .text_da import Analyzer
 
 WEIGHTS_PATH = Path(__file__).with_name("ranker.json")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2     # 2: the meaning interaction block (q * s)
+READABLE_FORMATS = (1, 2)   # format 1 (no interaction block) still loads: it scores as it did
 
 FEATURES = ("dense", "dense_rel", "sym", "sym_rel", "focus", "bm25",
             "kind_number", "kind_date", "kind_contact", "kind_who", "kind_rule", "kind_list", "list_size",
@@ -60,6 +66,24 @@ _LABEL = re.compile(r"^[^\s:][^:]{0,30}:\s+\S")
 _KIND_TEST = {"number": _NUMBER, "date": _DATE, "contact": _CONTACT, "who": _WHO, "rule": _MODAL}
 
 
+def interaction(qvec: np.ndarray, vecs: np.ndarray) -> np.ndarray:
+    """The meaning interaction of each candidate: its passage vector times the question's, elementwise."""
+    return vecs * qvec[None, :]
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """Weights of the meaning interaction block, on standardised columns like the features."""
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+
+    def score(self, qvec: np.ndarray, vecs: np.ndarray) -> np.ndarray:
+        """Its share of the log-odds: ``((vecs * qvec - mean) / scale) @ coef``, as one dot product."""
+        w = self.coef / self.scale
+        return vecs @ (qvec * w) - float(self.mean @ w)
+
+
 @dataclass(frozen=True)
 class Ranker:
     features: tuple[str, ...]
@@ -67,27 +91,49 @@ class Ranker:
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
+    inter: Interaction | None = None
 
-    def score(self, X: np.ndarray) -> np.ndarray:
-        """Log-odds that each candidate (a row of ``X`` over ``FEATURES``) holds the answer."""
+    def score(self, X: np.ndarray, qvec: np.ndarray | None = None, vecs: np.ndarray | None = None) -> np.ndarray:
+        """Log-odds that each candidate (a row of ``X`` over ``FEATURES``, its passage vector a row of
+        ``vecs``) holds the answer to the question embedded as ``qvec``."""
         cols = [FEATURES.index(f) for f in self.features]
-        return ((X[:, cols] - self.mean) / self.scale) @ self.coef + self.intercept
+        s = ((X[:, cols] - self.mean) / self.scale) @ self.coef + self.intercept
+        if self.inter is not None:
+            if qvec is None or vecs is None:
+                raise ValueError("this ranker weighs the meaning interaction: score() needs qvec and vecs")
+            if len(qvec) != len(self.inter.coef) or vecs.shape[1:] != (len(self.inter.coef),):
+                raise ValueError(f"the ranker's meaning interaction has {len(self.inter.coef)} dimensions, "
+                                 f"the vectors {len(qvec)}: weights trained with another embedding model")
+            s = s + self.inter.score(qvec, vecs)
+        return s
 
     def to_json(self, extra: dict | None = None) -> dict:
         r = lambda a: [round(float(x), 6) for x in a]
+        r8 = lambda a: [round(float(x), 8) for x in a]     # its columns are small (scale about 0.001)
+        inter = ({"interaction": {"mean": r8(self.inter.mean), "scale": r8(self.inter.scale), "coef": r(self.inter.coef)}}
+                 if self.inter is not None else {})
         return {"format": FORMAT_VERSION, "features": list(self.features), "mean": r(self.mean),
                 "scale": r(self.scale), "coef": r(self.coef), "intercept": round(float(self.intercept), 6),
-                **(extra or {})}
+                **inter, **(extra or {})}
 
     @classmethod
     def from_json(cls, d: dict) -> "Ranker":
-        if d.get("format") != FORMAT_VERSION:
-            raise ValueError(f"ranker weights have format {d.get('format')!r}, expected {FORMAT_VERSION}")
+        if d.get("format") not in READABLE_FORMATS:
+            raise ValueError(f"ranker weights have format {d.get('format')!r}, expected one of "
+                             f"{', '.join(map(str, READABLE_FORMATS))}; retrain them with: assistant train-ranker")
         unknown = set(d["features"]) - set(FEATURES)
         if unknown:
             raise ValueError(f"ranker weights name unknown features: {sorted(unknown)}")
+        if not len(d["features"]) == len(d["mean"]) == len(d["scale"]) == len(d["coef"]):
+            raise ValueError("ranker weights: features, mean, scale and coef differ in length")
+        inter = None
+        if d.get("interaction") is not None:
+            i = d["interaction"]
+            if not len(i["mean"]) == len(i["scale"]) == len(i["coef"]) > 0:
+                raise ValueError("ranker weights: the interaction's mean, scale and coef differ in length")
+            inter = Interaction(np.array(i["mean"]), np.array(i["scale"]), np.array(i["coef"]))
         return cls(tuple(d["features"]), np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]),
-                   float(d["intercept"]))
+                   float(d["intercept"]), inter)
 
 
 @lru_cache(maxsize=4)
@@ -95,7 +141,6 @@ def load_ranker(path: str = str(WEIGHTS_PATH)) -> Ranker:
     return Ranker.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-@lru_cache(maxsize=50_000)
 @lru_cache(maxsize=50_000)
 def terms_of(analyzer: Analyzer, text: str) -> frozenset[str]:
     """A candidate's analysed terms; memoised, as the same sentences come up question after question."""

@@ -14,10 +14,43 @@ from conftest import ROOT
 def test_shipped_weights_load_and_score_every_feature():
     ranker = load_ranker(str(WEIGHTS_PATH))
     assert ranker.features == FEATURES
+    assert ranker.inter is not None and len(ranker.inter.coef) == 384   # the meaning interaction, E5-small's dimensions
     X = np.zeros((2, len(FEATURES)), np.float32)
     X[1, FEATURES.index("dense_rel")] = -0.2          # further from the question than the best candidate
-    s = ranker.score(X)
+    qvec = np.ones(384, np.float32) / np.sqrt(384)
+    vecs = np.tile(qvec, (2, 1))                      # the same passage vector: only the features differ
+    s = ranker.score(X, qvec, vecs)
     assert s.shape == (2,) and s[0] > s[1]
+
+
+def test_the_interaction_is_one_dot_product_with_the_question_vector():
+    """What the block adds equals its standardised columns times the weights."""
+    ranker = load_ranker(str(WEIGHTS_PATH))
+    rng = np.random.default_rng(0)
+    qvec, vecs = rng.normal(size=384), rng.normal(size=(3, 384))
+    i = ranker.inter
+    expected = ((vecs * qvec - i.mean) / i.scale) @ i.coef
+    np.testing.assert_allclose(i.score(qvec, vecs), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_interaction_needs_vectors_of_its_dimension():
+    ranker = load_ranker(str(WEIGHTS_PATH))
+    X = np.zeros((1, len(FEATURES)), np.float32)
+    for args in ((), (np.ones(768), np.ones((1, 768)))):
+        try:
+            ranker.score(X, *args)
+        except ValueError as exc:
+            assert "interaction" in str(exc)
+        else:
+            raise AssertionError(f"scored with {len(args)} vector arguments of the wrong kind")
+
+
+def test_format_1_weights_still_load_without_the_interaction():
+    d = json.loads(WEIGHTS_PATH.read_text())
+    old = {k: v for k, v in d.items() if k != "interaction"} | {"format": 1}
+    ranker = Ranker.from_json(old)
+    assert ranker.inter is None
+    assert ranker.score(np.zeros((2, len(FEATURES)), np.float32)).shape == (2,)
 
 
 def test_weights_in_an_unknown_format_are_refused():
@@ -43,4 +76,7 @@ def test_shipped_weights_are_what_train_ranker_produces(tmp_path, e5_embedder, m
     for key in ("mean", "scale", "coef"):
         np.testing.assert_allclose(fresh[key], shipped[key], atol=0.01, err_msg=key)
     assert abs(fresh["intercept"] - shipped["intercept"]) < 0.01
+    for key in ("mean", "scale", "coef"):
+        np.testing.assert_allclose(fresh["interaction"][key], shipped["interaction"][key], atol=0.01,
+                                   err_msg=f"interaction {key}")
     assert report["hit1_loo"] > report["hit1_dense_only"]   # the learned weights beat meaning alone on held-out organisations
