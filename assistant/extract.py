@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -50,11 +51,17 @@ def sentences(line: str) -> list[tuple[int, int]]:
 
 
 def candidate_spans(hit: Hit, hit_rank: int) -> list[Span]:
-    """The quotable pieces of a hit: sentences of its paragraphs, bullet and numbered items whole
-    (without the bullet glyph), each list with its lead-in as one quote (a lead-in ends in ':'
-    and is not quoted alone; without one, three items or more), and a sentence that leans on the one before ("Derfor ...", "Det
-    betyder ...") together with that one."""
-    c = hit.chunk
+    """The quotable pieces of a hit (``chunk_spans``; a passage's pieces are cut once and memoised,
+    as the same passages come up question after question)."""
+    return list(chunk_spans(hit.chunk, hit_rank))
+
+
+@lru_cache(maxsize=20_000)
+def chunk_spans(c, hit_rank: int) -> tuple[Span, ...]:
+    """The quotable pieces of a chunk ``c`` found at ``hit_rank``: sentences of its paragraphs,
+    bullet and numbered items whole (without the bullet glyph), each list with its lead-in as one
+    quote (a lead-in ends in ':' and is not quoted alone; without one, three items or more), and a
+    sentence that leans on the one before ("Derfor ...", "Det betyder ...") together with that one."""
     spans: list[Span] = []
     lines = []
     pos = 0
@@ -109,7 +116,7 @@ def candidate_spans(hit: Hit, hit_rank: int) -> list[Span]:
                                   c.text[previous.start - c.start:span.end - c.start], "pair"))
             previous = span
     close_list()
-    return spans
+    return tuple(spans)
 
 
 @dataclass(frozen=True)

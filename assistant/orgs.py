@@ -15,6 +15,7 @@ also uses as an ordinary lower-case word.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
 _ABBREV = re.compile(rf"\b([{_UP}][\w ]{{3,60}}?)\s*\(([{_UP}]{{2,6}})\)")
 
 
+@lru_cache(maxsize=50_000)
 def fold(text: str) -> str:
     """Lower case, å/aa, æ/ae, ø/oe and accents folded: the form aliases are compared in."""
     t = unicodedata.normalize("NFKD", text.lower())

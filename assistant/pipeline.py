@@ -418,7 +418,7 @@ class Assistant:
         clock = Stopwatch(timings)
         store = index.spans if self.use_stored_spans else None
         cands = gather(question, qvec, hits[:top_hits], self.span_vectors, index.documents, index.analyzer,
-                       self.ranker, store)
+                       self.ranker_for(len(qvec)), store)
         chosen = select_quotes(cands.scored, cands.vectors, max_quotes=k)
         docs = index.documents
         confidence = self.confidence(cands.scored)
@@ -435,6 +435,14 @@ class Assistant:
                   for s in chosen]
         return Answer(q, compose(quotes, list(notes)), False, tuple(quotes), (), notes,
                       confidence, tuple(hits), coverage.missing, coverage.english)
+
+    def ranker_for(self, dim: int):
+        """The quote ranker for vectors of ``dim`` dimensions: its meaning interaction was learned on the
+        default model's vectors, so with another model (another dimension) only its other features weigh."""
+        r = self.ranker
+        if r is not None and r.inter is not None and len(r.inter.coef) != dim:
+            return replace(r, inter=None)
+        return r
 
     def confidence(self, scored) -> float:
         """How sure we are that the best candidates answer the question, for abstention.

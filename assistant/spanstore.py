@@ -17,6 +17,7 @@ changed since the build) is embedded on first sight as before (``pipeline.SpanVe
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ KEYS = files.SPAN_KEYS              # "spans.keys.npy"
 VECTORS = files.SPAN_VECTORS        # "spans.vectors.npy"
 
 
+@lru_cache(maxsize=200_000)
 def span_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
