@@ -87,7 +87,15 @@ def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path
     # thumbs up on the quote: stored locally, exported as a gold line
     quote_message = chat.locator(".message-wrap .message-row").filter(has_text=SOCIAL).first
     quote_message.hover()
-    page.locator("#samtale button[aria-label='Like']").last.click()
+    # the quote's own thumbs up: each quote is a message of its own; its buttons follow its row
+    assert page.evaluate("""(text) => {
+        const rows = [...document.querySelectorAll('#samtale .message-row')];
+        for (const b of document.querySelectorAll("#samtale button[aria-label='Like']")) {
+            const before = rows.filter(r => r.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING);
+            const row = before[before.length - 1];
+            if (row && (row.innerText || '').includes(text)) { b.click(); return true; }
+        }
+        return false; }""", SOCIAL)
     feedback = data / "feedback.jsonl"
     for _ in range(100):
         if feedback.exists() and feedback.read_text(encoding="utf-8").strip():
@@ -171,7 +179,7 @@ def test_follow_up_changes_the_organisation_and_says_what_it_understood(site, pa
     expect(chat).to_contain_text("Aarhus Kommunes dokumenter nævner ikke sociale medier.")
     # what other organisations say comes after, labelled as theirs, and opens its own source
     expect(chat).to_contain_text("Det siger andre organisationer")
-    chat.locator(".message-wrap .message-row").filter(has_text="Aalborg Kommune:").last.click()
+    chat.locator(".message-wrap .message-row").filter(has_text="Aalborg Kommune:").filter(has_text=SOCIAL).last.click()
     expect(page.locator("#kilde mark#citat")).to_have_text(SOCIAL, timeout=30_000)
 
 
