@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .limits import limits
+from .meta import MONTH_RE
 from .types import Chunk, Document
 
 _BULLET_RE = re.compile(r"^(•\s|\d{1,2}[.)]\s)")
@@ -20,8 +21,7 @@ _ADDRESS_RE = re.compile(r"\b\d{4}\s+[A-ZÆØÅ][a-zæøå]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ0-9\"'”‘“])")
 # A full date (day, month, year): a line stating one is an adoption or update statement
 # ("Vedtaget af Byrådet den 20. juni 2022", "Sidst opdateret 12. februar 2024"), never a heading.
-_MONTHS = "januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december"
-_FULL_DATE = re.compile(rf"\b\d{{1,2}}\.\s*({_MONTHS})\s+(19|20)\d\d\b|\b\d{{1,2}}[./-]\d{{1,2}}[./-](19|20)\d\d\b|"
+_FULL_DATE = re.compile(rf"\b\d{{1,2}}\.\s*({MONTH_RE})\s+(19|20)\d\d\b|\b\d{{1,2}}[./-]\d{{1,2}}[./-](19|20)\d\d\b|"
                         r"\b(19|20)\d\d-\d\d-\d\d\b", re.I)
 CONTACT_HEADINGS = {"kontakt", "kontakt os", "kontaktoplysninger"}
 

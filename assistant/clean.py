@@ -45,7 +45,7 @@ _COOKIE = re.compile(r"\b(cookies?|samtykke|consent)\b", re.I)
 _CONSENT_TAIL = re.compile(r"\b(cookies?|samtykke|personoplysninger|privatlivs\w*|privacy)\b", re.I)
 _LONE_NUMBER = re.compile(r"^\d{1,4}$")     # a page number, but only at the top or bottom of a page
 _PAGE_LABEL = re.compile(r"^(side|page)\s*\d{1,4}(\s*(af|of|/)\s*\d{1,4})?$|^\d{1,4}\s*/\s*\d{1,4}$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.I)
-_TOC_LINE = re.compile(r"(\.{4,}|(\s?\.\s?){4,}|…{2,}|_{4,})\s*\d{1,4}\s*$")
+TOC_LINE = re.compile(r"(\.{4,}|(\s?\.\s?){4,}|…{2,}|_{4,})\s*\d{1,4}\s*$")
 _SENTENCE = re.compile(r"[.!?:;]$")
 # A footer starts at these lines; what follows is dropped when it is only short lines.
 _FOOTER_START = {"har du set...", "har du set…", "har du set"}
@@ -160,11 +160,11 @@ def _drop_chrome(lines: list[str], boilerplate: frozenset[str] = frozenset()) ->
         if repeated(i) and not (len(key.split()) <= 3 and not any(c.isdigit() for c in key)
                                 and _heads_own_block(lines, i, repeated)):
             chrome = True
-        if chrome or _TOC_LINE.search(key) or ((i < 25 or i > n - 25) and _COOKIE.search(key)
+        if chrome or TOC_LINE.search(key) or ((i < 25 or i > n - 25) and _COOKIE.search(key)
                                                and len(key) < 400 and not key.startswith("#")):
             continue
         if corpus_key(line) in ("indhold", "indholdsfortegnelse", "indholdsfortegnelse:", "indhold:", "contents") and \
-                any(_TOC_LINE.search(ln) for ln in lines[i + 1:i + 6]):
+                any(TOC_LINE.search(ln) for ln in lines[i + 1:i + 6]):
             continue      # the label of a table of contents
         out.append(line)
     return out

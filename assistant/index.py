@@ -157,6 +157,7 @@ class Index:
     _organisations: dict[str, list[str]] | None = field(default=None, repr=False)   # organisations.json, checked
     # stored vectors of the candidate quotes (memory-mapped, checked at load), or None for an index without them
     spans: SpanStore | None = field(default=None, repr=False)
+    _masks: dict = field(default_factory=dict, repr=False)    # Filters -> chunk mask (chunk_mask)
 
     @property
     def version(self) -> str:
@@ -288,7 +289,7 @@ class Index:
         """Which chunks ``allows(document)`` lets through, as a boolean array over chunk positions;
         memoised per ``allows`` (a frozen ``Filters``), as one question asks for the same scope
         several times (scoped.py) and the next questions for the same filters."""
-        masks = self.__dict__.setdefault("_masks", {})
+        masks = self._masks
         mask = masks.get(allows)
         if mask is None:
             names, doc_of_chunk = self._chunk_documents

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .clean import TOC_LINE
 from .limits import ENV, limits
 from .types import RawDocument
 
@@ -216,7 +217,7 @@ def _pdf_pages(reader) -> tuple[str, ...]:
 # (or bold at the body size) than the running text; numbering alone does not tell a heading
 # ("2. Vores fem løfter") from a numbered rule ("2. Vi overholder vores tavshedspligt.").
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)
-_PDF_LEADER = re.compile(r"(\.{4,}|(\s?\.\s?){4,}|…{2,}|_{4,})\s*\d{1,4}\s*$")
+_NUMBERED = re.compile(r"^\d{1,2}(\.\d{1,2})*[.)]?\s")      # "2.", "3.1 ": a numbered heading starts anew
 
 
 @dataclass(frozen=True)
@@ -241,27 +242,27 @@ class _PdfPage:
             parts.append((text, float(size or 0) * (scale or 1.0), bool(_BOLD.search(name))))
 
         text = page.extract_text(visitor_text=visit) or ""
+        texts = text.split("\n")
         if "".join(t for t, _, _ in parts) != text:        # (pypdf builds the text from the same parts)
-            return cls(text, tuple(_PdfLine(ln, 0.0, False) for ln in text.split("\n")))
-        lines, sizes, bolds, chars = [], {}, [], 0
+            return cls(text, tuple(_PdfLine(ln, 0.0, False) for ln in texts))
+        types: list[tuple[float, bool]] = []               # (size, bold) of each line, in order
+        sizes: dict[float, int] = {}                       # characters per size on the current line
+        bolds: list[bool] = []
         for t, size, bold in parts:
-            pieces = t.split("\n")
-            for n, piece in enumerate(pieces):
-                if n:
-                    lines.append(_line(sizes, bolds, chars))
-                    sizes, bolds, chars = {}, [], 0
-                k = len(piece.strip())
-                if k:
-                    sizes[round(size, 1)] = sizes.get(round(size, 1), 0) + k
+            for n, piece in enumerate(t.split("\n")):
+                if n:                                      # a line ends inside this part
+                    types.append(_type_of(sizes, bolds))
+                    sizes, bolds = {}, []
+                if piece.strip():
+                    sizes[round(size, 1)] = sizes.get(round(size, 1), 0) + len(piece.strip())
                     bolds.append(bold)
-                    chars += k
-        lines.append(_line(sizes, bolds, chars))
-        return cls(text, tuple(_PdfLine(ln, l.size, l.bold) for ln, l in zip(text.split("\n"), lines)))
+        types.append(_type_of(sizes, bolds))
+        return cls(text, tuple(_PdfLine(ln, size, bold) for ln, (size, bold) in zip(texts, types)))
 
 
-def _line(sizes: dict, bolds: list, chars: int) -> _PdfLine:
-    size = max(sizes, key=sizes.get) if sizes else 0.0
-    return _PdfLine("", size, bool(bolds) and all(bolds))
+def _type_of(sizes: dict[float, int], bolds: list[bool]) -> tuple[float, bool]:
+    """A line's type: the size most of its characters have, and whether all of its runs are bold."""
+    return (max(sizes, key=sizes.get) if sizes else 0.0), bool(bolds) and all(bolds)
 
 
 def mark_pdf_headings(pages: list[_PdfPage]) -> tuple[str, ...]:
@@ -282,7 +283,7 @@ def mark_pdf_headings(pages: list[_PdfPage]) -> tuple[str, ...]:
     def heading(ln: _PdfLine) -> bool:
         s = ln.text.strip()
         if not s or len(s) > 100 or len(s.split()) > 14 or s.endswith((".", ",", ";", ":", "!")) \
-                or _PDF_LEADER.search(s) or not (s[0].isalnum() or s[0] in "§\"«"):
+                or TOC_LINE.search(s) or not (s[0].isalnum() or s[0] in "§\"«"):
             return False
         return ln.size >= 1.12 * body or (ln.bold and ln.size >= 0.98 * body)
 
@@ -314,9 +315,6 @@ def mark_pdf_headings(pages: list[_PdfPage]) -> tuple[str, ...]:
             prev = ln
         out.append("\n".join(lines))
     return tuple(out)
-
-
-_NUMBERED = re.compile(r"^\d{1,2}(\.\d{1,2})*[.)]?\s")
 
 
 def _count_pages(root, cap: int) -> int:

@@ -53,8 +53,8 @@ _JUNK_VALUE = re.compile(r"^(\(.*\)|microsoft (word|powerpoint) - .*|skabelon.*|
                          r"normal|.*\.(docx?|pdf|dotx?|odt)|[\w.-]{0,6}|[a-z]{1,4}\d+)$", re.I)
 _MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
            "oktober", "november", "december"]
-_MONTH_RE = "|".join(_MONTHS)
-_DATE_VALUE = (rf"(?:den\s+)?(?:d\.\s*)?(\d{{1,2}}\.\s*(?:{_MONTH_RE})\s+\d{{4}}|(?:{_MONTH_RE})\s+\d{{4}}|"
+MONTH_RE = "|".join(_MONTHS)         # also the chunker's dated-line test
+_DATE_VALUE = (rf"(?:den\s+)?(?:d\.\s*)?(\d{{1,2}}\.\s*(?:{MONTH_RE})\s+\d{{4}}|(?:{MONTH_RE})\s+\d{{4}}|"
                rf"\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})")
 _DATE_PHRASES = [  # (priority, pattern) - update beats adoption beats entry into force
     (3, re.compile(rf"(?:sidst\s+)?(?:opdateret|revideret|senest\s+ændret|ændret)\b[^\n.]{{0,60}}?{_DATE_VALUE}", re.I)),
@@ -265,10 +265,10 @@ def organisation_from_props(props: dict) -> str | None:
 
 def normalise_date(phrase: str) -> str | None:
     s = phrase.strip().lower()
-    m = re.search(rf"(\d{{1,2}})\.\s*({_MONTH_RE})\s+(\d{{4}})", s)
+    m = re.search(rf"(\d{{1,2}})\.\s*({MONTH_RE})\s+(\d{{4}})", s)
     if m:
         return f"{m.group(3)}-{_MONTHS.index(m.group(2)) + 1:02d}-{int(m.group(1)):02d}"
-    m = re.search(rf"({_MONTH_RE})\s+(\d{{4}})", s)
+    m = re.search(rf"({MONTH_RE})\s+(\d{{4}})", s)
     if m:
         return f"{m.group(2)}-{_MONTHS.index(m.group(1)) + 1:02d}"
     m = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", s)

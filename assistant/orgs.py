@@ -15,10 +15,10 @@ also uses as an ordinary lower-case word.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 UNKNOWN = "Ukendt organisation"
 

@@ -121,19 +121,16 @@ def _restricted(index: Index, qvec: np.ndarray | None, k: int, mode: str, filter
     several times (scoped.py), over every chunk of the index."""
     n = len(index.chunks)
     allowed = index.chunk_mask(filters)
-    if mode != "bm25" and qvec is not None:
-        d_pos, d_score = index.dense_ranking(qvec, n)
-        keep = allowed[d_pos]
-        d_pos, d_score = d_pos[keep], d_score[keep].astype(np.float64)
-    else:
-        d_pos, d_score = np.zeros(0, np.int64), np.zeros(0)
+
+    def kept(ranking):                       # a ranking's allowed chunks, in order: positions, scores
+        pos, score = ranking
+        keep = allowed[pos]
+        return pos[keep], score[keep].astype(np.float64)
+
+    none = np.zeros(0, np.int64), np.zeros(0)
+    d_pos, d_score = kept(index.dense_ranking(qvec, n)) if mode != "bm25" and qvec is not None else none
     clock.lap("dense")
-    if mode != "dense":
-        s_pos, s_score = index.bm25_ranking(query, n)
-        keep = allowed[s_pos]
-        s_pos, s_score = s_pos[keep], s_score[keep].astype(np.float64)
-    else:
-        s_pos, s_score = np.zeros(0, np.int64), np.zeros(0)
+    s_pos, s_score = kept(index.bm25_ranking(query, n)) if mode != "dense" else none
     clock.lap("bm25")
     d_rank = np.zeros(n, np.int64)
     d_rank[d_pos] = np.arange(1, len(d_pos) + 1)

@@ -17,9 +17,9 @@ changed since the build) is embedded on first sight as before (``pipeline.SpanVe
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
