@@ -152,9 +152,9 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
     if not spans:
         return Candidates([], np.zeros((0, len(qvec)), np.float32), np.zeros((0, 0), np.float32))
     texts = [s.text for s in spans]
-    vecs = span_vectors.passages(texts, store)
+    vecs, qvecs = span_vectors.both(texts, store)
     dense = vecs @ qvec
-    sym = span_vectors.queries(texts, store) @ qvec
+    sym = qvecs @ qvec
     X = features(question, spans, hits, dense, sym, documents, analyzer)
     scores = ranker.score(X, qvec, vecs) if ranker is not None else dense
     q_terms = set(question.terms)
@@ -178,6 +178,7 @@ def select_quotes(scored: list[Scored], vecs: np.ndarray, max_quotes: int = 3, l
         return []
     order = sorted(range(len(scored)), key=lambda i: -scored[i].score)
     best = scored[order[0]].score
+    order = [i for i in order if scored[i].score >= best - margin]
     chosen: list[int] = []
 
     def overlaps(i: int, j: int) -> bool:
@@ -188,7 +189,7 @@ def select_quotes(scored: list[Scored], vecs: np.ndarray, max_quotes: int = 3, l
     while len(chosen) < max_quotes:
         cand, cand_val = None, -1e9
         for i in order:
-            if i in chosen or scored[i].score < best - margin:
+            if i in chosen:
                 continue
             red = max((float(vecs[i] @ vecs[j]) for j in chosen), default=0.0)
             if red >= dup_sim or any(overlaps(i, j) for j in chosen):

@@ -108,15 +108,21 @@ class SpanVectors:
     def _embed(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         return list(zip(*self.embedder.embed_both(texts)))
 
-    def _get(self, texts: list[str], mode: int, store=None) -> np.ndarray:
+    def both(self, texts: list[str], store=None) -> tuple[np.ndarray, np.ndarray]:
+        """The passage and the query vectors of ``texts`` (two arrays, a row per text), from the
+        index's store where it holds them (one lookup for both), else embedded once and memoised."""
+        if store is not None:
+            rows = store.rows(texts)
+            if len(texts) and (rows >= 0).all():
+                block = np.asarray(store.vectors[rows], dtype=np.float32)
+                return np.ascontiguousarray(block[:, 0]), np.ascontiguousarray(block[:, 1])
         stored = store.get(texts) if store is not None else {}
-        if len(stored) == len(set(texts)):
-            return np.stack([stored[t][mode] for t in texts])
         rest = [t for t in texts if t not in stored]
-        memo = dict(zip(rest, self._memoised(rest, mode)))
-        return np.stack([stored[t][mode] if t in stored else memo[t] for t in texts])
+        found = {**stored, **dict(zip(rest, self._memoised(rest)))} if rest else stored
+        pairs = [found[t] for t in texts]
+        return np.stack([p for p, _ in pairs]), np.stack([q for _, q in pairs])
 
-    def _memoised(self, texts: list[str], mode: int) -> np.ndarray:
+    def _memoised(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vecs))
         if missing:
@@ -134,14 +140,14 @@ class SpanVectors:
                     v = self._embed([t])[0]
                 else:
                     self._vecs.move_to_end(t)
-                out.append(v[mode])
-        return np.stack(out)
+                out.append(v)
+        return out
 
     def passages(self, texts: list[str], store=None) -> np.ndarray:
-        return self._get(texts, 0, store)
+        return self.both(texts, store)[0]
 
     def queries(self, texts: list[str], store=None) -> np.ndarray:
-        return self._get(texts, 1, store)
+        return self.both(texts, store)[1]
 
     def clear(self) -> None:
         with self._lock:

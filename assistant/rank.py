@@ -159,64 +159,85 @@ def text_marks(text: str) -> dict[str, bool]:
     return marks
 
 
+_KIND_COLS = tuple(f"kind_{k}" for k in _KIND_TEST)
+_COL = {f: i for i, f in enumerate(FEATURES)}
+_LIST_ITEM = re.compile(r"\n\d{1,2}[.)]\s")
+
+
+@lru_cache(maxsize=50_000)
+def _span_row(text: str, form: str, terms: frozenset[str], title: frozenset[str], early: bool) -> tuple[np.ndarray, int]:
+    """What a candidate says on its own, whatever the question: its row of the question-independent
+    features (the answer kinds it could hold in their ``kind_*`` columns, for ``features`` to keep only
+    the one asked for) and, for a list, its number of items (-1 otherwise). Memoised like ``terms_of``."""
+    marks = text_marks(text)
+    row = np.zeros(len(FEATURES), np.float32)
+    for kind in _KIND_TEST:
+        row[_COL[f"kind_{kind}"]] = marks[kind]
+    row[_COL["has_number"]] = marks["number_any"]
+    row[_COL["has_modal"]] = marks["modal_any"]
+    row[_COL["title_overlap"]] = len(terms & title) / len(terms) if terms else 0.0
+    row[_COL["early"]] = early
+    row[_COL["heading_like"]] = marks["unterminated_short"] and form == "sentence"
+    row[_COL["label_like"]] = marks["label"]
+    row[_COL["question_like"]] = text.rstrip().endswith("?")
+    row[_COL["log_len"]] = math.log(len(text))
+    row[_COL["short"]] = len(text) < 40
+    items = text.count("\n•") + len(_LIST_ITEM.findall(text)) if form == "list" else -1
+    return row, items
+
+
 def features(question: Question, spans, hits, dense: np.ndarray, sym: np.ndarray, documents: dict,
              analyzer: Analyzer) -> np.ndarray:
-    """The feature matrix (candidates x FEATURES) for one question's candidates."""
+    """The feature matrix (candidates x FEATURES) for one question's candidates: each candidate's
+    question-independent row (``_span_row``), then the columns that depend on the question."""
     n = len(spans)
-    X = np.zeros((n, len(FEATURES)), np.float32)
     if n == 0:
-        return X
-    col = {f: i for i, f in enumerate(FEATURES)}
+        return np.zeros((0, len(FEATURES)), np.float32)
+    col = _COL
     terms = [terms_of(analyzer, s.text) for s in spans]
-    focus = [t for t in question.focus]
-    df = {t: sum(t in ts for ts in terms) for t in focus}
-    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in focus}
-    total_idf = sum(idf.values()) or 1.0
+    rows, items = [], np.empty(n, np.int64)
+    for i, (s, ts) in enumerate(zip(spans, terms)):
+        doc = documents[hits[s.hit_rank].chunk.document]
+        row, items[i] = _span_row(s.text, s.form, ts, terms_of(analyzer, f"{doc.title} {doc.doc_type}"),
+                                  s.start < 0.05 * max(len(doc.text), 1))
+        rows.append(row)
+    X = np.stack(rows)
+    for c in _KIND_COLS:                                   # only the kind of answer the question asks for
+        if c != f"kind_{question.kind}":
+            X[:, col[c]] = 0.0
+    X[:, col["kind_list"]] = float(question.kind == "list") * (items >= 0)
+    if question.list_size:
+        X[:, col["list_size"]] = items == question.list_size
+    # the focus terms, weighted by their rarity among the candidates: as coverage and as BM25
+    focus = list(question.focus)
+    has = np.array([[t in ts for ts in terms] for t in focus], np.float32).reshape(len(focus), n)
+    df = has.sum(axis=1)
+    idf = [math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df.tolist()]
+    total_idf = sum(idf) or 1.0
     lengths = np.array([max(len(ts), 1) for ts in terms], np.float32)
-    avg = float(lengths.mean())
+    norm = 1.2 * (0.25 + 0.75 * lengths / float(lengths.mean()))
     bm25 = np.zeros(n, np.float32)
-    for t in focus:
-        if df[t]:
-            has = np.array([t in ts for ts in terms], np.float32)
-            bm25 += idf[t] * has * 2.2 / (has + 1.2 * (0.25 + 0.75 * lengths / avg))
-    hit_dense = [h.dense_score or 0.0 for h in hits]
-    best_hit = max(hit_dense) if hit_dense else 0.0
+    for w, h, d in zip(idf, has, df.tolist()):
+        if d:
+            bm25 += w * h * 2.2 / (h + norm)
+    X[:, col["focus"]] = [sum(w for w, h in zip(idf, has[:, i]) if h) / total_idf for i in range(n)]
+    X[:, col["bm25"]] = bm25 / bm25.max() if bm25.max() > 0 else 0.0
     X[:, col["dense"]] = dense
     X[:, col["dense_rel"]] = dense - dense.max()
     X[:, col["sym"]] = sym
     X[:, col["sym_rel"]] = sym - sym.max()
-    X[:, col["bm25"]] = bm25 / bm25.max() if bm25.max() > 0 else 0.0
-    for i, (s, ts) in enumerate(zip(spans, terms)):
-        hit = hits[s.hit_rank]
-        doc = documents[hit.chunk.document]
-        text = s.text
-        X[i, col["focus"]] = sum(idf[t] for t in focus if t in ts) / total_idf
-        marks = text_marks(text)
-        if question.kind in _KIND_TEST and marks[question.kind]:
-            X[i, col[f"kind_{question.kind}"]] = 1.0
-        X[i, col["kind_list"]] = float(question.kind == "list" and s.form == "list")
-        if question.list_size and s.form == "list":
-            X[i, col["list_size"]] = float(text.count("\n•") + len(re.findall(r"\n\d{1,2}[.)]\s", text))
-                                           == question.list_size)
-        X[i, col["has_number"]] = float(marks["number_any"])
-        X[i, col["has_modal"]] = float(marks["modal_any"])
-        title = terms_of(analyzer, f"{doc.title} {doc.doc_type}")
-        X[i, col["title_overlap"]] = len(ts & title) / len(ts) if ts else 0.0
-        X[i, col["early"]] = float(s.start < 0.05 * max(len(doc.text), 1))
-        X[i, col["heading_like"]] = float(marks["unterminated_short"] and s.form == "sentence")
-        X[i, col["label_like"]] = float(marks["label"])
-        X[i, col["question_like"]] = float(text.rstrip().endswith("?"))
-        X[i, col["hit_rank"]] = s.hit_rank
-        X[i, col["hit_dense_rel"]] = hit_dense[s.hit_rank] - best_hit
-        X[i, col["log_len"]] = math.log(len(text))
-        X[i, col["short"]] = float(len(text) < 40)
+    ranks = np.array([s.hit_rank for s in spans])
+    hit_dense = np.array([h.dense_score or 0.0 for h in hits])
+    X[:, col["hit_rank"]] = ranks
+    X[:, col["hit_dense_rel"]] = hit_dense[ranks] - hit_dense.max()
     # neighbour: the best relative meaning score of the candidates just before and after in the same passage
-    rel = X[:, col["dense_rel"]].copy()
-    near = np.full(n, -1.0, np.float32)
-    order = sorted(range(n), key=lambda i: (spans[i].hit_rank, spans[i].start))
-    for a, b in zip(order, order[1:]):
-        if spans[a].hit_rank == spans[b].hit_rank:
-            near[a] = max(near[a], rel[b])
-            near[b] = max(near[b], rel[a])
+    order = np.lexsort((np.array([s.start for s in spans]), ranks))     # by passage, then place (stable)
+    rel = X[order, col["dense_rel"]]
+    same = ranks[order][1:] == ranks[order][:-1]
+    best = np.full(n, -1.0, np.float32)
+    best[:-1] = np.where(same, np.maximum(best[:-1], rel[1:]), best[:-1])
+    best[1:] = np.where(same, np.maximum(best[1:], rel[:-1]), best[1:])
+    near = np.empty(n, np.float32)
+    near[order] = best
     X[:, col["neighbour"]] = near
     return X
