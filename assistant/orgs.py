@@ -20,6 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .text_da import dictionary_knows, dictionary_lemma
+
 UNKNOWN = "Ukendt organisation"
 
 # Well-known bodies whose everyday names are not derivable from a pattern: data, not rules.
@@ -76,9 +78,8 @@ def _plausible(name: str, text_lower_words: set[str]) -> bool:
 
 def _common_word(word: str) -> bool:
     """An ordinary Danish word (its dictionary form is lower case), not a name: "Enkelte", "Veldrevet"."""
-    import simplemma
     w = word.lower()
-    return simplemma.is_known(w, lang="da") and simplemma.lemmatize(w, lang="da").islower()
+    return dictionary_knows(w) and dictionary_lemma(w).islower()
 
 
 def _mid_sentence(text: str, start: int) -> bool:

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Iterable
 
 from .orgs import Registry, fold
-from .text_da import split_compound
+from .text_da import dictionary_lemma, split_compound
 
 _TOKEN = re.compile(r"[^\W_]+(?:/[^\W_]+)*")
 # Inflection endings of a document-type noun: kodeks|et|er|erne, politik|ken|ker|kerne, retningslinje|n|r|rne
@@ -205,10 +205,9 @@ def _ordinary_word(word: str) -> bool:
     """A frequent Danish word whose dictionary form is lower case ("vejen", "ringe", "odder"): written in
     lower case it is that word, so only a capital makes it a town. Names the dictionary knows as names
     ("aarhus" -> "Aarhus") and rare words ("egeskov") are names in any case."""
-    import simplemma
     from wordfreq import zipf_frequency
     w = word.lower()
-    return simplemma.lemmatize(w, lang="da").islower() and zipf_frequency(w, "da") >= ORDINARY_ZIPF
+    return dictionary_lemma(w).islower() and zipf_frequency(w, "da") >= ORDINARY_ZIPF
 
 
 def _inflects(word: str, family: str) -> bool:

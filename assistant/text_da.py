@@ -56,18 +56,31 @@ def _stopwords() -> frozenset[str]:
     return danish_stopwords()
 
 
+def dictionary_lemma(word: str, lang: str = "da") -> str:
+    """simplemma's lemma of ``word``, from its memory-frugal dictionary backend (``low_memory``: the
+    front-coded stream decoded on demand instead of a Python dict). Same lemmas as the default backend
+    (checked on 5 401 corpus and question words) for about 80 MB less in every process (README,
+    "Speed"); its slower first lookup of a word (about 20 instead of 3 microseconds) is memoised."""
+    import simplemma
+    return simplemma.lemmatize(word, lang=lang, low_memory=True)
+
+
+def dictionary_knows(word: str, lang: str = "da") -> bool:
+    """Is ``word`` in simplemma's dictionary (the same memory-frugal backend as ``dictionary_lemma``)?"""
+    import simplemma
+    return simplemma.is_known(word, lang=lang, low_memory=True)
+
+
 @lru_cache(maxsize=200_000)
 def _lemma(word: str, lang: str = "da") -> str:
-    import simplemma
     if len(word) < 3 or word.isdigit():
         return word
-    return simplemma.lemmatize(word, lang=lang).lower()
+    return dictionary_lemma(word, lang).lower()
 
 
 @lru_cache(maxsize=200_000)
 def _known(word: str) -> bool:
-    import simplemma
-    return len(word) >= 3 and simplemma.is_known(word, lang="da")
+    return len(word) >= 3 and dictionary_knows(word)
 
 
 @lru_cache(maxsize=200_000)
