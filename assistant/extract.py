@@ -16,6 +16,7 @@ from .text_da import Analyzer
 from .types import Hit
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”»)]?\s+(?=[A-ZÆØÅ0-9\"'”‘“«§(])")
+_LAST_WORD = re.compile(r"([^\s(]+)\.$")
 _ITEM = re.compile(r"^(•\s|\d{1,2}[.)]\s)")
 # Danish abbreviations that are always followed by more of the sentence ("ca. 140", "kl. 12",
 # "jf. § 4", "tlf. 33 ..."): a full stop after them does not end a sentence.
@@ -39,8 +40,9 @@ def sentences(line: str) -> list[tuple[int, int]]:
     """(start, end) of the sentences of one line; abbreviations and initials do not end one."""
     cuts = [0]
     for m in _SENTENCE_END.finditer(line):
-        before = line[:m.start()].rstrip("\"'”») ")
-        word = re.search(r"([^\s(]+)\.$", before)
+        # the word before the full stop (an abbreviation is short: the last 80 characters hold it)
+        before = line[max(0, m.start() - 80):m.start()].rstrip("\"'”») ")
+        word = _LAST_WORD.search(before)
         if word:
             w = word.group(1).lower().replace(".", "")
             if w in ABBREVIATIONS or (len(w) == 1 and w.isalpha()):
@@ -58,10 +60,21 @@ def candidate_spans(hit: Hit, hit_rank: int) -> list[Span]:
 
 @lru_cache(maxsize=20_000)
 def chunk_spans(c, hit_rank: int) -> tuple[Span, ...]:
-    """The quotable pieces of a chunk ``c`` found at ``hit_rank``: sentences of its paragraphs,
+    """The quotable pieces of a chunk ``c`` found at ``hit_rank`` (``_pieces``, cut once per chunk
+    whatever its rank)."""
+    pieces = _pieces(c)
+    if not hit_rank:
+        return pieces
+    return tuple(Span(hit_rank, s.start, s.end, s.text, s.form) for s in pieces)
+
+
+@lru_cache(maxsize=20_000)
+def _pieces(c) -> tuple[Span, ...]:
+    """The quotable pieces of a chunk ``c`` (as found at rank 0): sentences of its paragraphs,
     bullet and numbered items whole (without the bullet glyph), each list with its lead-in as one
     quote (a lead-in ends in ':' and is not quoted alone; without one, three items or more), and a
     sentence that leans on the one before ("Derfor ...", "Det betyder ...") together with that one."""
+    hit_rank = 0
     spans: list[Span] = []
     lines = []
     pos = 0
