@@ -56,8 +56,7 @@ def clean_text(text: str, *, dehyphenate: bool = False, boilerplate: frozenset[s
     """Normalise and strip chrome; ``boilerplate`` holds line keys repeated across the corpus (learn_boilerplate)."""
     text = normalise(text)
     if dehyphenate:
-        # "medarbej-\nderne" -> "medarbejderne": a lower-case letter before and after; "IT-\nsikkerhed" stays
-        text = re.sub(r"([a-zæøå])-\n[ ]*(?=[a-zæøå])", r"\1", text)
+        text = join_hyphenated(text)
     lines = [ln.rstrip() for ln in text.split("\n")]
     lines = _drop_chrome(lines, boilerplate)
     if dehyphenate:
@@ -68,6 +67,11 @@ def clean_text(text: str, *, dehyphenate: bool = False, boilerplate: frozenset[s
     out = re.sub(r"[ ]{2,}", " ", out)
     out = re.sub(r"\n{3,}", "\n\n", out)
     return out.strip()
+
+
+def join_hyphenated(text: str) -> str:
+    """"medarbej-\nderne" -> "medarbejderne": a lower-case letter before and after; "IT-\nsikkerhed" stays."""
+    return re.sub(r"([a-zæøå])-\n[ ]*(?=[a-zæøå])", r"\1", text)
 
 
 def normalise(text: str) -> str:
@@ -227,7 +231,7 @@ def reflow(lines: list[str], full: float = 0.7) -> list[str]:
     sentence. Bullets and numbered items start their own line; a line ending in ':' introduces
     what follows and is never joined. Quotes are then whole sentences instead of line fragments.
     """
-    widths = sorted(len(ln.strip()) for ln in lines if ln.strip())
+    widths = sorted(len(ln.strip()) for ln in lines if ln.strip() and " | " not in ln)   # (a table row is not wrapped text)
     if len(widths) < MIN_REFLOW_LINES:
         return lines        # a cover page or a short page: too few lines to know the column's width
     usual = widths[int(0.9 * (len(widths) - 1))]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clean import TOC_LINE
+from .clean import TOC_LINE, join_hyphenated
 from .limits import ENV, limits
 from .types import RawDocument
 
@@ -162,7 +162,7 @@ def _read_pdf(path: Path, data: bytes) -> RawDocument:
                 raise LoadError(f"encrypted PDF ({exc})") from exc
             if not ok:
                 raise LoadError("encrypted PDF (password required)")
-        pages = _pdf_pages(reader)
+        pages = _pdf_pages(reader, data)
         props = pdf_properties(reader)
     except LoadError:
         raise
@@ -196,7 +196,7 @@ def pdf_properties(reader) -> dict:
     return props
 
 
-def _pdf_pages(reader) -> tuple[str, ...]:
+def _pdf_pages(reader, data: bytes = b"") -> tuple[str, ...]:
     """Text per page, within the page-count and time limits (the count is read before the page tree)."""
     import time
     lim = limits()
@@ -204,13 +204,96 @@ def _pdf_pages(reader) -> tuple[str, ...]:
     if count > lim.pdf_pages:
         raise LoadError(f"PDF has more than {lim.pdf_pages} pages ({ENV['pdf_pages']}); split it if it really is one document")
     deadline = time.monotonic() + lim.pdf_seconds
+    grids = _TableGrids(data)
     pages = []
-    for page in reader.pages:
+    for n, page in enumerate(reader.pages):
         if time.monotonic() > deadline:
             raise LoadError(f"PDF text extraction took longer than {lim.pdf_seconds:g} s "
                             f"(stopped at page {len(pages) + 1}, {ENV['pdf_seconds']})")
-        pages.append(_PdfPage.read(page))
+        pages.append(_PdfPage.read(page, grids.of_page(n, page)))
+    grids.close()
     return mark_pdf_headings(pages)
+
+
+# -- PDF tables, row by row. pypdf reads a table cell by cell, each cell's lines one under the other, so
+# the rows of an office PDF's table ran together into one paragraph ("... kursus Ja Del den med kollegerne
+# En flaske vin ..."). The table's grid comes from its ruling lines, found by pdfplumber (pdfminer's
+# layout); the text stays pypdf's: each piece of text goes to the cell its position falls in, and the table
+# becomes one line per row, its cells separated by ' | ', as HTML and Word tables are read.
+Cell = tuple[float, float, float, float]        # x0, y0, x1, y1 in the page's PDF coordinates (y up)
+_DRAWS_LINES = re.compile(rb"\s(?:l|re)\s")    # a path segment or rectangle: a page that may have ruled tables
+_MAX_GRID_STREAM = 2_000_000                    # bytes of page content beyond which tables are not looked for
+
+
+class _TableGrids:
+    """The ruled tables of a PDF's pages (rows of cells, at least two rows and two columns each), found
+    by pdfplumber on the pages that draw lines; none when it cannot read the file (pypdf's text stays)."""
+
+    def __init__(self, data: bytes):
+        self.data, self._pdf = data, None
+
+    def of_page(self, n: int, page) -> tuple[tuple[tuple[Cell, ...], ...], ...]:
+        try:
+            content = page.get_contents()
+            stream = content.get_data() if content is not None else b""
+            if not self.data or len(stream) > _MAX_GRID_STREAM or not _DRAWS_LINES.search(stream):
+                return ()
+            if self._pdf is None:
+                import pdfplumber
+                self._pdf = pdfplumber.open(io.BytesIO(self.data))
+            plumbed = self._pdf.pages[n]
+            top = float(page.mediabox.top)
+            tables = []
+            for table in plumbed.find_tables():
+                rows = tuple(tuple((c[0], top - c[3], c[2], top - c[1]) for c in row.cells if c is not None)
+                             for row in table.rows)
+                rows = tuple(r for r in rows if r)
+                if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
+                    tables.append(rows)
+            return tuple(tables)
+        except Exception:  # noqa: BLE001 - tables are an improvement; pypdf's text is the fallback
+            return ()
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+
+
+def _table_rows(parts: list[tuple], tables) -> list[tuple]:
+    """``parts`` (pypdf's pieces of a page: text, size, bold, x, y) with each table's pieces replaced by one
+    piece holding its rows, a paragraph each: its cells' text joined by ' | '. A table whose span of
+    pieces holds text outside its cells is left as it was."""
+    def locate(x: float, y: float):
+        for t, rows in enumerate(tables):
+            for r, row in enumerate(rows):
+                for c, (x0, y0, x1, y1) in enumerate(row):
+                    if x0 - 1 <= x <= x1 + 1 and y0 - 1 <= y <= y1 + 1:
+                        return t, r, c
+        return None
+
+    where = [locate(p[3], p[4]) if p[0].strip() else None for p in parts]
+    out, i = [], 0
+    while i < len(parts):
+        t = where[i][0] if where[i] is not None else None
+        last = max((j for j, w in enumerate(where) if w is not None and w[0] == t), default=i) if t is not None else i
+        span = range(i, last + 1)
+        if t is None or any(parts[j][0].strip() and (where[j] is None or where[j][0] != t) for j in span):
+            out.append(parts[i])
+            i += 1
+            continue
+        cells: dict[tuple[int, int], str] = {}
+        current = where[i][1:]
+        for j in span:
+            if where[j] is not None:
+                current = where[j][1:]
+            cells[current] = cells.get(current, "") + parts[j][0]
+        rows = []
+        for r in sorted({rc[0] for rc in cells}):
+            texts = [" ".join(join_hyphenated(cells[rc]).split()) for rc in sorted(cells) if rc[0] == r]
+            rows.append(" | ".join(x for x in texts if x))
+        out.append(("\n\n" + "\n\n".join(x for x in rows if x) + "\n\n", 0.0, False, 0.0, 0.0))
+        i = last + 1
+    return out
 
 
 # -- PDF headings from the type: an office PDF has no heading tags, but its headings are set larger
@@ -233,22 +316,29 @@ class _PdfPage:
     lines: tuple[_PdfLine, ...]     # the same text's lines (``text.split("\n")``) with their type
 
     @classmethod
-    def read(cls, page) -> "_PdfPage":
-        parts: list[tuple[str, float, bool]] = []
+    def read(cls, page, tables=()) -> "_PdfPage":
+        """The page's text and its lines' type; the pieces inside ``tables`` (``_TableGrids``) as one line
+        per row (a row line has no type: it is never a heading)."""
+        parts: list[tuple[str, float, bool, float, float]] = []
 
         def visit(text, cm, tm, font, size):
             scale = (abs(tm[0] * tm[3] - tm[1] * tm[2]) * abs(cm[0] * cm[3] - cm[1] * cm[2])) ** 0.5
             name = str((font or {}).get("/BaseFont", "")) if hasattr(font, "get") else ""
-            parts.append((text, float(size or 0) * (scale or 1.0), bool(_BOLD.search(name))))
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            parts.append((text, float(size or 0) * (scale or 1.0), bool(_BOLD.search(name)), x, y))
 
         text = page.extract_text(visitor_text=visit) or ""
+        if "".join(p[0] for p in parts) != text:           # (pypdf builds the text from the same parts)
+            return cls(text, tuple(_PdfLine(ln, 0.0, False) for ln in text.split("\n")))
+        if tables:
+            parts = _table_rows(parts, tables)
+            text = "".join(p[0] for p in parts)
         texts = text.split("\n")
-        if "".join(t for t, _, _ in parts) != text:        # (pypdf builds the text from the same parts)
-            return cls(text, tuple(_PdfLine(ln, 0.0, False) for ln in texts))
         types: list[tuple[float, bool]] = []               # (size, bold) of each line, in order
         sizes: dict[float, int] = {}                       # characters per size on the current line
         bolds: list[bool] = []
-        for t, size, bold in parts:
+        for t, size, bold, _, _ in parts:
             for n, piece in enumerate(t.split("\n")):
                 if n:                                      # a line ends inside this part
                     types.append(_type_of(sizes, bolds))

@@ -71,6 +71,34 @@ def test_pdf_sections_come_from_the_type_and_cover_lines_are_text():
             assert "Indholdsfortegnelse" not in c.headings, doc.id
 
 
+def test_pdf_tables_are_read_row_by_row():
+    """pypdf reads a table cell by cell, so an office PDF's rows used to run together into one paragraph
+    and its bold header row became a section. Each row is now one line, its cells joined by ' | ' as in
+    HTML and Word tables, so a row can be quoted on its own, under the section the table stands in."""
+    from assistant.chunk import chunk_document
+    text = read_document(DEV / "forvaltningsstyrelsen-etik-gaver-bijob.pdf").pages[1]
+    lines = text.split("\n")
+    assert "Situation | Må du tage imod? | Hvad skal du gøre?" in lines
+    assert "En flaske vin fra en leverandør, der byder på en opgave | Nej | Send den tilbage med et venligt brev" in lines
+    assert "En æske chokolade eller blomster til afdelingen efter et kursus | Ja | Del den med kollegerne" in lines
+    docs = {d.id: d for d, _ in load_corpus(DEV)[0]}
+    [row] = [c for c in chunk_document(docs["personalepolitik-fjordby"], 900, 1) if "Trivselsmåling | Hvert andet år" in c.text]
+    assert row.headings == ("8. Hvad kan du forvente?",)
+    assert "Trivselsmåling | Hvert andet år | HR & Udvikling" in row.text.split("\n")
+
+
+def test_a_pdf_whose_tables_cannot_be_found_keeps_its_text(monkeypatch):
+    """Finding tables is an improvement on pypdf's text, never a condition for reading the file."""
+    import pdfplumber
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("pdfminer could not parse this file")
+
+    monkeypatch.setattr(pdfplumber, "open", broken)
+    text = read_document(DEV / "forvaltningsstyrelsen-etik-gaver-bijob.pdf").pages[1]
+    assert " | " not in text and "En flaske vin fra en" in text
+
+
 def test_unknown_metadata_is_listed_and_a_catalogue_line_fixes_it(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
