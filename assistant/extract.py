@@ -18,6 +18,7 @@ from .types import Hit
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”»)]?\s+(?=[A-ZÆØÅ0-9\"'”‘“«§(])")
 _LAST_WORD = re.compile(r"([^\s(]+)\.$")
 _ITEM = re.compile(r"^(•\s|\d{1,2}[.)]\s)")
+_TABLE_ROW = re.compile(r"\S \| \S")      # a table's row, its cells joined by ' | ' (load.py): an item of the table
 # Danish abbreviations that are always followed by more of the sentence ("ca. 140", "kl. 12",
 # "jf. § 4", "tlf. 33 ..."): a full stop after them does not end a sentence.
 ABBREVIATIONS = frozenset("""ca kl nr pkt stk tlf jf jvf pr bl.a f.eks fx dvs vedr ang evt inkl ekskl iht
@@ -71,7 +72,7 @@ def chunk_spans(c, hit_rank: int) -> tuple[Span, ...]:
 @lru_cache(maxsize=20_000)
 def _pieces(c) -> tuple[Span, ...]:
     """The quotable pieces of a chunk ``c`` (as found at rank 0): sentences of its paragraphs,
-    bullet and numbered items whole (without the bullet glyph), each list with its lead-in as one
+    bullet and numbered items and table rows whole (without the bullet glyph), each list or table with its lead-in as one
     quote (a lead-in ends in ':' and is not quoted alone; without one, three items or more), and a
     sentence that leans on the one before ("Derfor ...", "Det betyder ...") together with that one."""
     hit_rank = 0
@@ -98,7 +99,7 @@ def _pieces(c) -> tuple[Span, ...]:
     for line_start, line in lines:
         if not line.strip():
             continue
-        m = _ITEM.match(line)
+        m = _ITEM.match(line) or _TABLE_ROW.search(line)
         if m:
             a = m.end() if line.startswith("•") else 0
             seg = line[a:].strip()
