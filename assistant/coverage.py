@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
-from .text_da import _TOKEN, _lemma, _stopwords, split_compound
+from .text_da import _TOKEN, _lemma, _stopwords, dictionary_knows, split_compound
 
 COMMON_ZIPF = 5.0          # words at least this frequent in Danish are too common to count
 # Standard Danish abbreviations in documents, read as the words they stand for
@@ -123,5 +123,15 @@ class Vocabulary:
         """Coverage of a question's content words (``content_words``), already analysed."""
         if english:
             return Coverage(tuple(words), (), True)
-        missing = tuple(w for w in words if _zipf(w, "da") < COMMON_ZIPF and not self.covers(w))
+        missing = tuple(w for w in words if _zipf(w, "da") < COMMON_ZIPF and not self.covers(w) and intelligible(w))
         return Coverage(tuple(words), missing, False)
+
+
+@lru_cache(maxsize=100_000)
+def intelligible(word: str) -> bool:
+    """Can we tell what ``word`` means without the documents? It is in the Danish dictionary, has a word
+    frequency in Danish or English, or is a compound of known words ("kilometertaksten"). A word that is
+    none of these (a misspelling, "pasword"; a name newer than the word lists, "chatgpt") says nothing
+    about whether the documents cover the question, so its absence from them is not evidence either way."""
+    return (dictionary_knows(word) or _zipf(word, "da") > 0 or _zipf(word, "en") > 0
+            or bool(split_compound(_lemma(word))))

@@ -29,6 +29,16 @@ def test_common_words_and_stopwords_do_not_count():
     assert v.check("hvad siger de om folk på sociale medier").missing == ()     # "folk" is too common to count
 
 
+def test_a_word_nobody_can_read_is_not_evidence_either_way():
+    """A misspelling or a name newer than the word lists cannot tell us what is asked, so the documents'
+    silence about it does not raise the bar; a real word, or a compound of real words, still does."""
+    v = Vocabulary(DOCS)
+    assert v.check("hvad siger kodekset om pasword").missing == ()           # a misspelling
+    assert v.check("hvad siger kodekset om chatgpt").missing == ()           # a name newer than the word lists
+    assert v.check("hvad siger kodekset om kilometertaksten").missing == ("kilometertaksten",)   # a compound
+    assert v.check("hvad siger kodekset om berusede").missing == ("berusede",)
+
+
 def test_english_questions_are_recognised_and_not_checked_word_by_word():
     c = Vocabulary(DOCS).check("Is there a policy on working from home?")
     assert c.english and c.missing == ()
