@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
-from .text_da import _TOKEN, _lemma, _stopwords, dictionary_knows, split_compound
+from .text_da import _TOKEN, _known, _lemma, _stopwords, split_compound
 
 COMMON_ZIPF = 5.0          # words at least this frequent in Danish are too common to count
 # Standard Danish abbreviations in documents, read as the words they stand for
@@ -133,5 +133,5 @@ def intelligible(word: str) -> bool:
     frequency in Danish or English, or is a compound of known words ("kilometertaksten"). A word that is
     none of these (a misspelling, "pasword"; a name newer than the word lists, "chatgpt") says nothing
     about whether the documents cover the question, so its absence from them is not evidence either way."""
-    return (dictionary_knows(word) or _zipf(word, "da") > 0 or _zipf(word, "en") > 0
+    return (_known(word) or _zipf(word, "da") > 0 or _zipf(word, "en") > 0
             or bool(split_compound(_lemma(word))))

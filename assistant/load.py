@@ -206,12 +206,14 @@ def _pdf_pages(reader, data: bytes = b"") -> tuple[str, ...]:
     deadline = time.monotonic() + lim.pdf_seconds
     grids = _TableGrids(data)
     pages = []
-    for n, page in enumerate(reader.pages):
-        if time.monotonic() > deadline:
-            raise LoadError(f"PDF text extraction took longer than {lim.pdf_seconds:g} s "
-                            f"(stopped at page {len(pages) + 1}, {ENV['pdf_seconds']})")
-        pages.append(_PdfPage.read(page, grids.of_page(n, page)))
-    grids.close()
+    try:
+        for n, page in enumerate(reader.pages):
+            if time.monotonic() > deadline:
+                raise LoadError(f"PDF text extraction took longer than {lim.pdf_seconds:g} s "
+                                f"(stopped at page {len(pages) + 1}, {ENV['pdf_seconds']})")
+            pages.append(_PdfPage.read(page, grids.of_page(n, page)))
+    finally:
+        grids.close()
     return mark_pdf_headings(pages)
 
 

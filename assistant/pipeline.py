@@ -146,9 +146,6 @@ class SpanVectors:
     def passages(self, texts: list[str], store=None) -> np.ndarray:
         return self.both(texts, store)[0]
 
-    def queries(self, texts: list[str], store=None) -> np.ndarray:
-        return self.both(texts, store)[1]
-
     def clear(self) -> None:
         with self._lock:
             self._vecs.clear()

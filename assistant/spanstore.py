@@ -33,7 +33,6 @@ VECTORS = files.SPAN_VECTORS        # "spans.vectors.npy"
 
 
 @lru_cache(maxsize=200_000)
-@lru_cache(maxsize=100_000)
 def span_key(text: str) -> int:
     """A candidate text's key in the store (memoised: the same candidates come up question after question)."""
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
