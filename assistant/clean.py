@@ -50,6 +50,9 @@ _SENTENCE = re.compile(r"[.!?:;]$")
 # A footer starts at these lines; what follows is dropped when it is only short lines.
 _FOOTER_START = {"har du set...", "har du set…", "har du set"}
 _CONTACT_RE = re.compile(r"(\btlf\.?|\btelefon\b|@[\w-]+\.\w+|\b\d{2} \d{2} \d{2} \d{2}\b)", re.I)
+# a street address: house number, then a four-digit postcode and a town ("Boulevarden 13, 9000 Aalborg")
+_ADDRESS_RE = re.compile(r"\b\d{1,4}[A-Za-z]?,?\s+(DK-)?\d{4}\s+[A-ZÆØÅ]")
+_CONTACT_REACH = 6          # lines after a kept "Kontakt" heading that belong to its block
 
 
 def clean_text(text: str, *, dehyphenate: bool = False, boilerplate: frozenset[str] = frozenset()) -> str:
@@ -147,6 +150,7 @@ def _drop_chrome(lines: list[str], boilerplate: frozenset[str] = frozenset()) ->
     outside = lambda j: j < first or j > last                  # noqa: E731 - outside the running text
     repeated = lambda j: outside(j) and corpus_key(lines[j]) in boilerplate   # noqa: E731
     out: list[str] = []
+    contact_at = None           # the last kept "Kontakt" heading: the block under it is content
     for i, line in enumerate(lines):
         key = _key(line)
         if key in _FOOTER_START:
@@ -163,13 +167,19 @@ def _drop_chrome(lines: list[str], boilerplate: frozenset[str] = frozenset()) ->
             chrome = False          # "Kontakt" over a contact block of its own is a heading, not a widget
         if repeated(i) and not (len(key.split()) <= 3 and not any(c.isdigit() for c in key)
                                 and _heads_own_block(lines, i, repeated)):
-            chrome = True
+            # contact details are content: a site's address repeated on every page stays in the
+            # contact block it belongs to (the block's heading and phone number stay too)
+            in_contact_block = contact_at is not None and i - contact_at <= _CONTACT_REACH
+            chrome = not (in_contact_block and (_CONTACT_RE.search(line) or _ADDRESS_RE.search(line))
+                          and not is_chrome(line, outside(i)))
         if chrome or TOC_LINE.search(key) or ((i < 25 or i > n - 25) and _COOKIE.search(key)
                                                and len(key) < 400 and not key.startswith("#")):
             continue
         if corpus_key(line) in ("indhold", "indholdsfortegnelse", "indholdsfortegnelse:", "indhold:", "contents") and \
                 any(TOC_LINE.search(ln) for ln in lines[i + 1:i + 6]):
             continue      # the label of a table of contents
+        if corpus_key(line) in ("kontakt", "kontakt os"):
+            contact_at = i
         out.append(line)
     return out
 

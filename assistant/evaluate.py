@@ -11,6 +11,7 @@ collapsed); several entries mean any of them answers the question.
 from __future__ import annotations
 
 import json
+import sys
 import math
 import re
 from dataclasses import dataclass, replace
@@ -406,7 +407,8 @@ def main_eval(args, assistant) -> int:
     fold_rankers = load_fold_rankers(Path(args.fold_rankers)) if args.fold_rankers else None
     result = evaluate(assistant, gold, args.retriever, fold_rankers=fold_rankers)
     if fold_rankers is not None:
-        print(f"quotes chosen by rankers trained without the question's organisation ({args.fold_rankers})")
+        print(f"quotes chosen by rankers trained without the question's organisation ({args.fold_rankers})",
+              file=sys.stderr if args.json else sys.stdout)     # --json prints JSON only
     if args.json:
         result["by"] = {by: dict(breakdown(result, gold, by)) for by in (args.by or [])}
         for rows in result["by"].values():

@@ -33,6 +33,25 @@ def test_no_page_furniture_in_any_chunk(ingest):
     assert not left
 
 
+def test_a_contact_block_keeps_its_address_though_every_page_repeats_it(tmp_path):
+    # three pages of one site: each names its own unit and phone under the same widget and address
+    page = ("Spring til hovedindhold\n\n{title}\n\n{body}\n\nKontakt\n\n{unit}\n\n"
+            "Rådhustorvet 4, 8100 Fjernby\n\nRing til os\n\n{phone}\n\n"
+            "Har du set...\n\nFjernby Kommune\n\nRådhustorvet 4\n8100 Fjernby\n")
+    units = {"gaver": ("Jura", "33 44 55 61"), "bijob": ("HR", "33 44 55 62"), "stress": ("Arbejdsmiljø", "33 44 55 63")}
+    for topic, (unit, phone) in units.items():
+        body = f"Medarbejdere i Fjernby Kommune skal altid følge reglerne om {topic}, som er beskrevet her."
+        (tmp_path / f"{topic}.txt").write_text(page.format(title=f"Regler om {topic}", body=body, unit=unit,
+                                                           phone=phone))
+    docs, _ = load_corpus(tmp_path)
+    assert len(docs) == 3
+    for doc, _meta in docs:
+        assert "Spring til hovedindhold" not in doc.text          # repeated chrome goes
+        unit, phone = units[doc.id]
+        assert f"Kontakt\n\n{unit}\n\nRådhustorvet 4, 8100 Fjernby\n\n{phone}" in doc.text  # the block stays whole
+        assert "Har du set" not in doc.text and not doc.text.rstrip().endswith("8100 Fjernby")  # the footer goes
+
+
 def test_pdf_quotes_have_the_right_page():
     """Every gold passage in a PDF: the page the index cites is the PDF page that holds its words."""
     docs = {d.id: d for d, _ in load_corpus(DEV)[0]}
