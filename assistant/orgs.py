@@ -190,9 +190,10 @@ def alias_forms(canon: str) -> set[str]:
         # "Københavns Kommune" is written in the genitive; its town is "København" (a known alias).
         # "Aarhus Kommune" ends in s too, but "Aarhu" is no name.
         bare = town[:-1] if town.endswith("s") and town[:-1] in KNOWN_ALIASES.get(canon, ()) else town
-        forms |= {town, bare, f"{town} Kommunes", f"{bare}s", f"{bare} Byråd", f"{bare}s Byråd",
+        gen = f"{bare}'" if bare.endswith(("s", "x", "z")) else f"{bare}s"      # Aarhus' / Ishøjs
+        forms |= {town, bare, f"{town} Kommunes", gen, f"{bare} Byråd", f"{gen} Byråd",
                   f"Byrådet i {bare}", f"{bare} Kommunalbestyrelse", f"Kommunalbestyrelsen i {bare}",
-                  f"{bare}s Kommunalbestyrelse"}
+                  f"{gen} Kommunalbestyrelse"}
     m = re.fullmatch(rf"Region ({_NAME})", canon)
     if m:
         forms |= {m.group(1), f"Region {m.group(1)}s", f"Regionsrådet i Region {m.group(1)}"}

@@ -115,4 +115,5 @@ def test_alias_forms_strip_only_a_genitive_the_known_aliases_confirm():
     assert {"København", "Byrådet i København", "Københavns Byråd"} <= alias_forms("Københavns Kommune")
     aarhus = alias_forms("Aarhus Kommune")
     assert {"Aarhus", "Byrådet i Aarhus", "Aarhus Byråd", "Århus"} <= aarhus
-    assert not any(re.search(r"\bAarhu\b", form) for form in aarhus)
+    assert not any(word in ("Aarhu", "Aarhuss") for form in aarhus for word in re.findall(r"\w+", form))
+    assert "Aarhus' Byråd" in aarhus and "Aarhuss" not in aarhus
