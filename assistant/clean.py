@@ -72,9 +72,15 @@ def clean_text(text: str, *, dehyphenate: bool = False, boilerplate: frozenset[s
     return out.strip()
 
 
+# "alkohol- og narkotikapolitik": a hyphen that stands for a shared last part, not a line-end break
+_SUSPENDED = r"(?!(og|eller|samt|til|and|or)\b)"
+
+
 def join_hyphenated(text: str) -> str:
-    """"medarbej-\nderne" -> "medarbejderne": a lower-case letter before and after; "IT-\nsikkerhed" stays."""
-    return re.sub(r"([a-zæøå])-\n[ ]*(?=[a-zæøå])", r"\1", text)
+    """Words broken at a line end: "medarbej-\nderne" -> "medarbejderne" (lower case before and after);
+    "CPR-\nnummer" -> "CPR-nummer" (an abbreviation or digit keeps its hyphen); "alkohol-\nog" stays."""
+    text = re.sub(rf"([a-zæøå])-\n[ ]*{_SUSPENDED}(?=[a-zæøå])", r"\1", text)
+    return re.sub(rf"([A-ZÆØÅ0-9])-\n[ ]*{_SUSPENDED}(?=[a-zæøå])", r"\1-", text)
 
 
 def normalise(text: str) -> str:

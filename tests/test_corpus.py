@@ -99,6 +99,13 @@ def test_cleaning_normalises_unicode_bullets_and_hyphens():
     assert "medarbejderne arbejder" in out
 
 
+def test_a_word_broken_at_a_line_end_is_whole_again_and_a_shared_part_keeps_its_hyphen():
+    text = "Vi sender aldrig CPR-\nnummer og § 56-\naftaler med mail. Se alkohol-\nog rusmiddelpolitikken."
+    out = clean_text(text, dehyphenate=True)
+    assert "CPR-nummer" in out and "§ 56-aftaler" in out
+    assert "alkohol-\nog rusmiddelpolitikken" in out      # not "alkoholog", not "alkohol-og"
+
+
 def test_long_paragraph_is_split_at_sentences():
     from assistant.types import Document
     text = "Overskrift\n\n" + " ".join(f"Dette er sætning nummer {i} om tillid." for i in range(80))
