@@ -3,6 +3,7 @@
 Usage:
     make devcorpus                                         # same as the next line, after `make install`
     .venv/bin/python evals/devcorpus_src/make_devcorpus.py     # validate, render, write expected/gold, verify
+    .venv/bin/python evals/devcorpus_src/make_devcorpus.py --gold-only     # gold/*.jsonl -> gold.jsonl, then verify
     .venv/bin/python evals/devcorpus_src/make_devcorpus.py --verify-only   # only load the rendered files and
                                                            # report which gold texts the project's loader finds
     .venv/bin/python evals/devcorpus_src/make_devcorpus.py --root /tmp/dc  # sources in /tmp/dc/src and /tmp/dc/gold,
@@ -11,7 +12,7 @@ Usage:
 What it does (deterministic and idempotent; reruns give the same bytes, except that LibreOffice output
 is only normalised as far as its metadata goes):
 1. Removes previously generated outputs (everything under the root except src/, gold/, SPEC.md,
-   check_src.py, make_devcorpus.py, README.md and dotfiles), then renders each src/<id>.md to
+   check_src.py, make_devcorpus.py, README.md, AUDIT.md and dotfiles), then renders each src/<id>.md to
    <root>/<file> in its `format`: pdf-office (python-docx -> LibreOffice headless -> PDF), pdf-report
    (reportlab), docx (python-docx), html (a saved municipal web page) or txt (a scraped page).
 2. Writes expected.jsonl: one row per document (sorted by id) with the metadata a careful person records
@@ -53,7 +54,7 @@ OUT = REPO / "evals" / "devcorpus"      # rendered documents, expected.jsonl, go
 sys.path.insert(0, str(HERE))
 import check_src  # noqa: E402
 
-KEEP = {"src", "gold", "SPEC.md", "check_src.py", "make_devcorpus.py", "README.md"}
+KEEP = {"src", "gold", "SPEC.md", "AUDIT.md", "check_src.py", "make_devcorpus.py", "README.md"}
 EXTENSIONS = {"pdf-office": ".pdf", "pdf-report": ".pdf", "docx": ".docx", "html": ".html", "txt": ".txt"}
 FIXED_TIME = dt.datetime(2024, 1, 15, 9, 30, 0, tzinfo=dt.timezone.utc)
 PDF_DATE = "D:20240115093000+01'00'"
@@ -1057,14 +1058,17 @@ def render(root: Path) -> tuple[list[str], list[dict]]:
     with open(OUT / "expected.jsonl", "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    gold, gproblems = read_gold(root)
-    problems += gproblems
+    return problems + write_gold(root, docs), rows
+
+
+def write_gold(root: Path, docs: list[tuple[dict, str]]) -> list[str]:
+    gold, problems = read_gold(root)
     doc_org = {m["id"]: m["organisation"] for m, _ in docs}
     with open(OUT / "gold.jsonl", "w", encoding="utf-8") as f:
         for g in gold:
             g["fold"] = fold_of(g, doc_org)
             f.write(json.dumps(g, ensure_ascii=False) + "\n")
-    return problems, rows
+    return problems
 
 
 def validate(root: Path) -> int:
@@ -1118,6 +1122,8 @@ def verify(root: Path) -> None:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--verify-only", action="store_true", help="only verify the rendered files")
+    ap.add_argument("--gold-only", action="store_true",
+                    help="validate and rewrite gold.jsonl from gold/*.jsonl without rendering the documents")
     ap.add_argument("--root", type=Path, default=HERE, help="folder with src/ and gold/ (default: this folder)")
     args = ap.parse_args(argv)
     root = args.root.resolve()
@@ -1126,6 +1132,14 @@ def main(argv: list[str]) -> int:
     if args.verify_only:
         verify(root)
         return 0
+    if args.gold_only:
+        docs, problems = load_sources(root)
+        problems += write_gold(root, docs)
+        status = validate(root)
+        verify(root)
+        for p in problems:
+            print(f"problem: {p}")
+        return 1 if status or problems else 0
     problems, rows = render(root)
     print(f"rendered {len(rows)} documents into {OUT}")
     for p in problems:
