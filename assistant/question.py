@@ -29,6 +29,15 @@ _KINDS = (
     ("rule", re.compile(r"^\s*(må|skal|kan|bør|har|er det|gælder|accepterer|tillader|may|must|can|should|"
                         r"is it|am i|are|do|does|is)\b", re.I)),
 )
+# The quantity a number question asks for, when its wording says ("hvor lang tid" wants a duration,
+# "hvor dyr" an amount, "hvor ofte" a frequency); the quote ranker's ``unit_match`` looks for it.
+_UNITS = (
+    ("frequency", re.compile(r"\b(hvor (ofte|tit)|how often|hvor mange gange)\b", re.I)),
+    ("duration", re.compile(r"\b(hvor (lang tid|længe|hurtigt|lang)|inden for hvor|how (long|soon|fast|quickly)|"
+                            r"hvor mange (dage|uger|måneder|timer))\b", re.I)),
+    ("amount", re.compile(r"\b(hvor (dyr|meget|stor|store|høj|højt)|beløb\w*|how much|how expensive|værdi\w*|"
+                          r"koste?r?)\b", re.I)),
+)
 _LIST_SIZE = re.compile(rf"\b{_NUMBER_WORDS}\b", re.I)
 _SIZES = {w: n for n, ws in enumerate(("", "en et", "to two", "tre three", "fire four", "fem five", "seks six",
                                         "syv seven", "otte eight", "ni nine", "ti ten")) for w in ws.split()}
@@ -42,6 +51,7 @@ class Question:
     words: tuple[str, ...]             # content words as coverage sees them
     kind: str                          # number, date, contact, who, rule, list or explain
     list_size: int | None              # "Hvilke fire principper ..." -> 4
+    unit: str | None                   # duration, amount or frequency: the quantity asked for ("hvor længe")
     english: bool
     scope: Scope                       # organisations named, document type, comparison, follow-up (scope.py)
     notes: tuple[str, ...] = ()        # said before the answer ("Spørgsmålet var meget langt …")
@@ -64,6 +74,10 @@ def answer_kind(text: str) -> str:
         if pattern.search(text):
             return kind
     return "explain"
+
+
+def quantity_unit(text: str) -> str | None:
+    return next((unit for unit, pattern in _UNITS if pattern.search(text)), None)
 
 
 def list_size(text: str) -> int | None:
@@ -98,5 +112,5 @@ def _analysed(text: str, analyzer: Analyzer, scope: Scope, notes: tuple[str, ...
     words = tuple(content_words(text))
     kind = answer_kind(text)
     return Question(text=text, terms=terms, focus=focus or tuple(dict.fromkeys(terms)), words=words,
-                    kind=kind, list_size=list_size(text) if kind == "list" else None,
+                    kind=kind, list_size=list_size(text) if kind == "list" else None, unit=quantity_unit(text),
                     english=is_english(list(words)), scope=scope, notes=notes)

@@ -11,9 +11,13 @@ Features, and the failure each one is there for (README, "Quote ranking", has th
 - focus, bm25: the words that decide the answer. The question's terms weighted by how rare they
   are among the candidates (a word in every candidate, like the organisation or the document's
   topic, says nothing), as coverage and as BM25 over the candidate sentences.
-- kind_*: the kind of answer. A number for "hvor mange", a date for "hvornår", a phone number or
-  address for "telefonnummeret", a role or unit for "hvem", a rule (må, skal, ikke) for "må jeg",
-  a whole list for "hvilke fire".
+- kind_*: the kind of answer. A quantity for "hvor mange" (digits or number words; the articles
+  "en"/"et" only with a unit, "en uge"), a date for "hvornår", a phone number or address for
+  "telefonnummeret", a role or unit for "hvem", a rule (må, skal, ikke) for "må jeg", a whole list for
+  "hvilke fire".
+- unit_match: the quantity the question names: a duration for "hvor lang tid"/"hvor hurtigt" ("senest
+  30 dage", "inden for 10 arbejdsdage"), an amount for "hvor dyr"/"beløbet" ("400 kr."), a frequency for
+  "hvor ofte" ("to gange om året").
 - title_overlap, early, heading_like, label_like, question_like: introductions and labels. They
   repeat the document's title, sit at its start, lack a verb or end, or are questions themselves.
 - hit_rank, hit_dense_rel: the passage's own rank.
@@ -48,10 +52,22 @@ READABLE_FORMATS = (1, 2)   # format 1 (no interaction block) still loads: it sc
 FEATURES = ("dense", "dense_rel", "sym", "sym_rel", "focus", "bm25",
             "kind_number", "kind_date", "kind_contact", "kind_who", "kind_rule", "kind_list", "list_size",
             "has_number", "has_modal", "title_overlap", "early", "heading_like", "label_like", "question_like",
-            "hit_rank", "hit_dense_rel", "log_len", "short", "neighbour")
+            "hit_rank", "hit_dense_rel", "log_len", "short", "neighbour", "unit_match")
 
 _NUMBER = re.compile(r"\d|\b(en|et|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|tyve|hundrede|tusind|"
                      r"halv\w*|dobbelt|første|anden|tredje|fjerde|femte|uge|måned|time|døgn|år)\b", re.I)
+# A quantity, for "hvor mange" and its kin: digits or number words, not the articles "en"/"et" unless a
+# unit follows ("en uge"); and the three quantities a question can name (question.quantity_unit).
+_NUMBER_WORDS = r"(to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|femten|tyve|tredive|hundrede|tusind|halv\w*|dobbelt)"
+_TIME_UNIT = r"(arbejdsdage|hverdage|dage|dag|døgn|uger|uge|måneder|måned|år|timer|time|minutter|kvartal)"
+_QUANTITY = re.compile(rf"\d|\b{_NUMBER_WORDS}\b|\b(en|et)\s+(halv\s+)?{_TIME_UNIT}\b", re.I)
+_UNIT_TEST = {
+    "duration": re.compile(rf"(\d+|\b{_NUMBER_WORDS}|\b(en|et))\s+{_TIME_UNIT}\b|"
+                           r"\b(straks|hurtigst muligt|omgående|senest|inden for)\b", re.I),
+    "amount": re.compile(r"\d[\d.]*\s*(kr\b|kroner|,-)|\bkr\.?\s*\d|\bprocent\b|%", re.I),
+    "frequency": re.compile(rf"\b(gang|gange)\s+(om|i|hver)\b|\bhver[te]?\s+(\w+\s+)?{_TIME_UNIT}\b|"
+                            r"\b(årlig|ugentlig|månedlig|daglig)\w*", re.I),
+}
 _DATE = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}\.\s*(januar|februar|marts|april|maj|juni|juli|august|september|"
                    r"oktober|november|december)\b|\b(januar|februar|marts|april|maj|juni|juli|august|september|"
                    r"oktober|november|december)\b|\bkl\.\s*\d|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|"
@@ -63,7 +79,7 @@ _WHO = re.compile(r"\b\w*(chef|leder|direktør|direktion|udvalg\w*|sekretariat\w
 _MODAL = re.compile(r"\b(må|skal|bør|ikke|aldrig|forbudt|tilladt|kræver|godkend\w*|pligt\w*|"
                     r"must|may|shall|never|not)\b", re.I)
 _LABEL = re.compile(r"^[^\s:][^:]{0,30}:\s+\S")
-_KIND_TEST = {"number": _NUMBER, "date": _DATE, "contact": _CONTACT, "who": _WHO, "rule": _MODAL}
+_KIND_TEST = {"number": _QUANTITY, "date": _DATE, "contact": _CONTACT, "who": _WHO, "rule": _MODAL}
 
 
 def interaction(qvec: np.ndarray, vecs: np.ndarray) -> np.ndarray:
@@ -156,6 +172,8 @@ def text_marks(text: str) -> dict[str, bool]:
     marks["modal_any"] = bool(_MODAL.search(text))
     marks["unterminated_short"] = not re.search(r"[.!?]$", text) and len(text.split()) <= 8
     marks["label"] = bool(_LABEL.match(text))
+    for unit, test in _UNIT_TEST.items():
+        marks[unit] = bool(test.search(text))
     return marks
 
 
@@ -206,6 +224,8 @@ def features(question: Question, spans, hits, dense: np.ndarray, sym: np.ndarray
         if c != f"kind_{question.kind}":
             X[:, col[c]] = 0.0
     X[:, col["kind_list"]] = float(question.kind == "list") * (items >= 0)
+    if question.unit:                                      # the quantity asked for: a duration, amount, frequency
+        X[:, col["unit_match"]] = [text_marks(s.text)[question.unit] for s in spans]
     if question.list_size:
         X[:, col["list_size"]] = items == question.list_size
     # the focus terms, weighted by their rarity among the candidates: as coverage and as BM25

@@ -35,7 +35,7 @@ GROUPS = {
     "meaning (dense, sym)": ("dense", "dense_rel", "sym", "sym_rel"),
     "focus words (focus, bm25)": ("focus", "bm25"),
     "answer kind": ("kind_number", "kind_date", "kind_contact", "kind_who", "kind_rule", "kind_list",
-                    "list_size", "has_number", "has_modal"),
+                    "list_size", "has_number", "has_modal", "unit_match"),
     "introductions and labels": ("title_overlap", "early", "heading_like", "label_like", "question_like"),
     "passage rank": ("hit_rank", "hit_dense_rel"),
     "length": ("log_len", "short"),

@@ -1,7 +1,9 @@
 """Question analysis and candidate quotes: the pieces the ranker works with."""
+import numpy as np
+
 from assistant.extract import candidate_spans, select_quotes, sentences
 from assistant.orgs import Registry
-from assistant.question import analyse, answer_kind, list_size
+from assistant.question import analyse, answer_kind, list_size, quantity_unit
 from assistant.scope import ScopeReader
 from assistant.text_da import Analyzer
 from assistant.types import Chunk, Hit
@@ -21,6 +23,26 @@ def test_answer_kinds_from_the_question_wording():
     assert answer_kind("Hvordan håndterer vi konflikter?") == "explain"
     assert list_size("Hvilke fire principper indeholder ledelsespolitikken?") == 4
     assert list_size("Hvilke 3 værdier?") == 3
+
+
+def test_the_quantity_a_number_question_asks_for_and_the_candidates_that_hold_it():
+    from assistant.rank import FEATURES, features
+    from assistant.types import Document
+    assert quantity_unit("Hvor hurtigt skal lederen svare på en ansøgning?") == "duration"
+    assert quantity_unit("Hvor dyr må en gave være?") == "amount"
+    assert quantity_unit("Hvor ofte holder vi MUS?") == "frequency"
+    assert quantity_unit("Hvor mange medlemmer har byrådet?") is None
+    doc = Document("d", "d.txt", "x", "Seniorpolitik", "X Kommune", "politik", None)
+    texts = ["Din leder behandler en ansøgning om seniorordning.",        # no quantity ("en" is an article)
+             "Din leder skal give dig et skriftligt svar inden for 30 dage.",   # a duration
+             "Ordningen koster 400 kr. om måneden."]                         # an amount
+    chunk = Chunk("d#0", "d", 0, 200, " ".join(texts), ())
+    spans = [s for s in candidate_spans(Hit(chunk, 1.0, 1.0, 1.0), 0) if s.form == "sentence"]
+    assert [s.text for s in spans] == texts
+    question = analyse("Hvor hurtigt skal lederen svare på en ansøgning om seniorordning?", Analyzer())
+    X = features(question, spans, [Hit(chunk, 1.0, 1.0, 1.0)], np.zeros(3), np.zeros(3), {"d": doc}, Analyzer())
+    assert X[:, FEATURES.index("unit_match")].tolist() == [0.0, 1.0, 0.0]
+    assert X[:, FEATURES.index("kind_number")].tolist() == [0.0, 1.0, 1.0]     # a quantity, not the article
 
 
 def _reader():
