@@ -65,19 +65,27 @@ def collect(assistant, gold, name: str, top_hits: int = 4) -> list[Example]:
         if not g.answerable:
             continue
         question = assistant.understand(g.question, None, Filters(internal=True))
-        filters = Filters(internal=True)              # the operator's measurement: every document counts
         scope = question.scope
+        asked = [(question, Filters(internal=True))]     # the operator's measurement: every document counts
         if len(scope.organisations) == 1 and not scope.compare:
             # as Assistant.ask quotes a named organisation: the topic, within its documents (scoped.py)
-            question, filters = question.about, Filters(organisations=scope.organisations, internal=True)
-        q = question.text
-        qvec = assistant.embedder.embed_queries([q])[0]
-        hits = retrieve(index, q, qvec, k=max(10, top_hits), filters=filters, depth=assistant.settings.fetch_depth,
-                        rrf_k=assistant.settings.rrf_k, terms=question.terms)[:top_hits]
-        c = gather(question, qvec, hits, assistant.span_vectors, index.documents, index.analyzer,
-                   store=index.spans)
-        y = np.array([g.matches(s.hit.chunk.document, s.span.text) for s in c.scored], bool)
-        out.append(Example(g.id, f"{name}:{g.fold or '(none)'}", c.X, y, qvec, c.vectors))
+            asked = [(question.about, Filters(organisations=scope.organisations, internal=True))]
+        elif scope.compare and scope.organisations:
+            # as a comparison is answered: each organisation's column is the topic within its documents;
+            # one example per compared organisation that has a gold passage
+            gold_orgs = {index.documents[d].organisation for d, _ in g.relevant if d in index.documents}
+            asked = [(question.about, Filters(organisations=(o,), internal=True))
+                     for o in scope.organisations if o in gold_orgs] or asked
+        for question, filters in asked:
+            q = question.text
+            qvec = assistant.embedder.embed_queries([q])[0]
+            hits = retrieve(index, q, qvec, k=max(10, top_hits), filters=filters,
+                            depth=assistant.settings.fetch_depth, rrf_k=assistant.settings.rrf_k,
+                            terms=question.terms)[:top_hits]
+            c = gather(question, qvec, hits, assistant.span_vectors, index.documents, index.analyzer,
+                       store=index.spans)
+            y = np.array([g.matches(s.hit.chunk.document, s.span.text) for s in c.scored], bool)
+            out.append(Example(g.id, f"{name}:{g.fold or '(none)'}", c.X, y, qvec, c.vectors))
     return out
 
 
