@@ -16,7 +16,7 @@ from .answer import compose, compose_not_covered, make_quote
 from .config import Settings
 from .coverage import Coverage
 from .embed import Embedder
-from .extract import gather, select_quotes
+from .extract import CONFIDENCE_PASSAGES, QUOTE_PASSAGES, gather, select_quotes
 from .limits import QUESTION_CHARS
 from .index import BuildSummary, Index, IndexDamaged, build_index, reader_scope, resolve_current
 from .orgs import Registry
@@ -318,7 +318,7 @@ class Assistant:
 
     @_reader_scoped
     def ask(self, question: str, filters: Filters | None = None, k: int = 3,
-            mode: str = "hybrid", top_hits: int = 4, timings: dict | None = None,
+            mode: str = "hybrid", top_hits: int = QUOTE_PASSAGES, timings: dict | None = None,
             previous: Scope | dict | None = None) -> Answer:
         """Answer with up to ``k`` verbatim quotes, or abstain. ``timings`` (when given) receives
         seconds per stage: embed, dense, bm25, fusion, extract. Internal documents are in scope only
@@ -457,7 +457,8 @@ class Assistant:
         this separates answerable from unanswerable questions better than the asymmetric score
         used for ranking (README, "Abstention").
         """
-        best = sorted(scored, key=lambda s: -s.similarity)[:self.settings.confidence_spans]
+        pool = [s for s in scored if s.span.hit_rank < CONFIDENCE_PASSAGES]
+        best = sorted(pool, key=lambda s: -s.similarity)[:self.settings.confidence_spans]
         return max((s.sym for s in best), default=0.0)
 
 

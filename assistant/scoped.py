@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 from . import answer as compose_da
 from .coverage import COMMON_ZIPF, Vocabulary, _zipf, content_words
+from .extract import QUOTE_PASSAGES
 from .question import Question
 from .retrieve import Filters, retrieve
 from .scope import Scope, genitive, join_names
@@ -80,7 +81,7 @@ class Ask:
     """The parameters of one ``Assistant.ask`` passed down to every ``_answer`` call."""
     k: int = 3
     mode: str = "hybrid"
-    top_hits: int = 4
+    top_hits: int = QUOTE_PASSAGES
     timings: dict | None = None
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .extract import QUOTE_PASSAGES
 from .rank import FEATURES, WEIGHTS_PATH, Interaction, Ranker, interaction
 
 SETS = ((Path("evals/devcorpus"), Path("evals/devcorpus/gold.jsonl")),
@@ -55,7 +56,7 @@ class Example:
     vecs: np.ndarray
 
 
-def collect(assistant, gold, name: str, top_hits: int = 4) -> list[Example]:
+def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[Example]:
     """Ask each answerable gold question as the assistant does and label its candidates."""
     from .extract import gather
     from .retrieve import Filters, retrieve
