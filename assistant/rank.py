@@ -172,9 +172,14 @@ def text_marks(text: str) -> dict[str, bool]:
     marks["modal_any"] = bool(_MODAL.search(text))
     marks["unterminated_short"] = not re.search(r"[.!?]$", text) and len(text.split()) <= 8
     marks["label"] = bool(_LABEL.match(text))
-    for unit, test in _UNIT_TEST.items():
-        marks[unit] = bool(test.search(text))
     return marks
+
+
+@lru_cache(maxsize=50_000)
+def holds_unit(text: str, unit: str) -> bool:
+    """Does a candidate state the quantity a question names (duration, amount, frequency)? Asked only
+    for questions that name one, so a passage's first sight does not pay for it; memoised."""
+    return bool(_UNIT_TEST[unit].search(text))
 
 
 _KIND_COLS = tuple(f"kind_{k}" for k in _KIND_TEST)
@@ -259,7 +264,7 @@ def features(question: Question, spans, hits, dense: np.ndarray, sym: np.ndarray
             X[:, col[c]] = 0.0
     X[:, col["kind_list"]] = float(question.kind == "list") * (items >= 0)
     if question.unit:                                      # the quantity asked for: a duration, amount, frequency
-        X[:, col["unit_match"]] = [text_marks(s.text)[question.unit] for s in spans]
+        X[:, col["unit_match"]] = [holds_unit(s.text, question.unit) for s in spans]
     if question.list_size:
         X[:, col["list_size"]] = items == question.list_size
     # the focus terms, weighted by their rarity among the candidates: as coverage and as BM25
