@@ -167,7 +167,7 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
            ranker=None, store=None) -> Candidates:
     """Candidate quotes of the top hits, with their features and (given a ranker) their scores.
     Their vectors come from the index's store (computed at build time) or ``span_vectors``."""
-    from .rank import features, passage_blocks, terms_of
+    from .rank import features, terms_of
     spans, owners = [], []
     for r, h in enumerate(hits):
         for s in chunk_spans(h.chunk, r):
@@ -179,8 +179,7 @@ def gather(question, qvec: np.ndarray, hits: list[Hit], span_vectors, documents:
     vecs, qvecs = span_vectors.both(texts, store)
     dense = vecs @ qvec
     sym = qvecs @ qvec
-    X = features(question, spans, hits, dense, sym, documents, analyzer,
-                 blocks=passage_blocks(hits, documents, analyzer))
+    X = features(question, spans, hits, dense, sym, documents, analyzer)
     scores = ranker.score(X, qvec, vecs) if ranker is not None else dense
     q_terms = set(question.terms)
     # word overlap feeds only ``similarity``, which only the abstention confidence reads, and it reads

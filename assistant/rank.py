@@ -209,13 +209,6 @@ def _span_row(text: str, form: str, terms: frozenset[str], title: frozenset[str]
     return row, items
 
 
-def _passage_context(hits, documents: dict, analyzer: Analyzer) -> tuple[list, list]:
-    """Per passage: its document's title terms and where its first 5 % end."""
-    docs = [documents[h.chunk.document] for h in hits]
-    return ([terms_of(analyzer, f"{d.title} {d.doc_type}") for d in docs],
-            [0.05 * max(len(d.text), 1) for d in docs])
-
-
 @lru_cache(maxsize=4096)
 def passage_rows(chunk, title: frozenset[str], early_at: float, analyzer: Analyzer
                  ) -> tuple[np.ndarray, np.ndarray, tuple[frozenset[str], ...]]:
@@ -231,34 +224,25 @@ def passage_rows(chunk, title: frozenset[str], early_at: float, analyzer: Analyz
     return np.stack([r for r, _ in rows]), np.array([i for _, i in rows], np.int64), terms
 
 
-def passage_blocks(hits, documents: dict, analyzer: Analyzer) -> list[tuple]:
-    """``passage_rows`` of each hit, for ``features(..., blocks=...)`` when the candidates are all of
-    the hits' pieces in order (as ``extract.gather`` cuts them)."""
-    titles, early = _passage_context(hits, documents, analyzer)
-    return [passage_rows(h.chunk, t, e, analyzer) for h, t, e in zip(hits, titles, early)]
-
-
 def features(question: Question, spans, hits, dense: np.ndarray, sym: np.ndarray, documents: dict,
-             analyzer: Analyzer, blocks: list[tuple] | None = None) -> np.ndarray:
-    """The feature matrix (candidates x FEATURES) for one question's candidates: each candidate's
-    question-independent row (``_span_row``; from ``blocks`` when given, see ``passage_blocks``),
-    then the columns that depend on the question."""
+             analyzer: Analyzer) -> np.ndarray:
+    """The feature matrix (candidates x FEATURES) for one question's candidates, ``spans`` being all the
+    pieces of ``hits`` in order (``extract.gather``): each passage's question-independent rows
+    (``passage_rows``), then the columns that depend on the question."""
     n = len(spans)
     if n == 0:
         return np.zeros((0, len(FEATURES)), np.float32)
     col = _COL
-    if blocks is not None:
-        X = np.concatenate([b[0] for b in blocks])
-        items = np.concatenate([b[1] for b in blocks])
-        terms = [t for b in blocks for t in b[2]]
-    else:
-        terms = [terms_of(analyzer, s.text) for s in spans]
-        titles, early = _passage_context(hits, documents, analyzer)
-        rows, items = [], np.empty(n, np.int64)
-        for i, (s, ts) in enumerate(zip(spans, terms)):
-            row, items[i] = _span_row(s.text, s.form, ts, titles[s.hit_rank], s.start < early[s.hit_rank])
-            rows.append(row)
-        X = np.stack(rows)
+    blocks = []
+    for h in hits:
+        doc = documents[h.chunk.document]
+        blocks.append(passage_rows(h.chunk, terms_of(analyzer, f"{doc.title} {doc.doc_type}"),
+                                   0.05 * max(len(doc.text), 1), analyzer))
+    X = np.concatenate([b[0] for b in blocks])
+    items = np.concatenate([b[1] for b in blocks])
+    terms = [t for b in blocks for t in b[2]]
+    if len(X) != n:
+        raise ValueError(f"features: {n} candidates, but the passages have {len(X)} pieces")
     for c in _KIND_COLS:                                   # only the kind of answer the question asks for
         if c != f"kind_{question.kind}":
             X[:, col[c]] = 0.0
