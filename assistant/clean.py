@@ -176,8 +176,7 @@ def _drop_chrome(lines: list[str], boilerplate: frozenset[str] = frozenset()) ->
             # contact details are content: a site's address repeated on every page stays in the
             # contact block it belongs to (the block's heading and phone number stay too)
             in_contact_block = contact_at is not None and i - contact_at <= _CONTACT_REACH
-            chrome = not (in_contact_block and (_CONTACT_RE.search(line) or _ADDRESS_RE.search(line))
-                          and not is_chrome(line, outside(i)))
+            chrome = chrome or not (in_contact_block and (_CONTACT_RE.search(line) or _ADDRESS_RE.search(line)))
         if chrome or TOC_LINE.search(key) or ((i < 25 or i > n - 25) and _COOKIE.search(key)
                                                and len(key) < 400 and not key.startswith("#")):
             continue
