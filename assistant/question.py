@@ -12,23 +12,30 @@ from .coverage import content_words, is_english
 from .scope import Scope
 from .text_da import Analyzer
 
-# Answer kinds, recognised from the question's own wording (Danish and English). The first rule
-# that matches wins; "explain" is what is left.
+# Answer kinds, recognised from the question's own wording (Danish and English). A list or contact
+# question is that whatever else it asks; otherwise the interrogative that comes first decides between a
+# date, a number and a person or unit ("Who pays … when …" asks who); then a question that opens with a
+# verb asks yes or no, i.e. for a rule; "explain" is what is left.
 _NUMBER_WORDS = r"(en|et|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|two|three|four|five|six|seven|eight|nine|ten)"
-_KINDS = (
+_FIRST = (
     ("list", re.compile(rf"\b(hvilke|nævn|list|which)\s+({_NUMBER_WORDS}|\d+)\b|\bhvad er de\b|"
                         r"\b(name|list) the\b|\bhvilke\s+\w+(er|ne|r)\b", re.I)),
     ("contact", re.compile(r"\b(telefon\w*|tlf|e-?mail\w*|mailadresse\w*|phone|kontaktes|ringe? til|"
-                           r"hvordan kontakter)\b", re.I)),
+                           r"hvordan kontakter|hvilket nummer|adresse\w*|address|hvor ligger)\b", re.I)),
+)
+_INTERROGATIVES = (
     ("date", re.compile(r"\b(hvornår|hvilken dato|hvilket år|fra hvilken dato|hvilket klokkeslæt|dato|"
                         r"when|what date|which year|what time|frist\w*|hvilket tidspunkt|hvilket tidsrum)\b", re.I)),
-    ("number", re.compile(r"\b(hvor (mange|meget|længe|lang tid|hurtigt|ofte|stor|store|høj|højt|tit|dyr)|"
-                          r"hvilket beløb|how (many|much|long|often|soon|fast|big|high)|antal\w*|beløb\w*)\b", re.I)),
+    ("number", re.compile(r"\b(hvor (mange|meget|længe|langt?|hurtigt|ofte|stor|store|høj|højt|tit|dyr)|"
+                          r"hvilket beløb|hvilken \w*grænse|how (many|much|long|often|soon|fast|big|high)|"
+                          r"antal\w*|beløb\w*)\b", re.I)),
     ("who", re.compile(r"\b(hvem|hvilken (enhed|afdeling|leder|person|chef|instans)|hvilket (udvalg|organ)|"
                        r"who|whom|whose|to whom)\b", re.I)),
-    ("rule", re.compile(r"^\s*(må|skal|kan|bør|har|er det|gælder|accepterer|tillader|may|must|can|should|"
-                        r"is it|am i|are|do|does|is)\b", re.I)),
 )
+# a yes/no question: a modal first, or a verb in the present tense ("Betaler", "Får", "Er") before its subject
+_RULE = re.compile(r"^\s*((må|skal|kan|bør|har|er det|gælder|accepterer|tillader|may|must|can|should|"
+                   r"is it|am i|are|do|does|is)\b|(\w+er|får|går|er|gør|ser|tager)\s+(jeg|man|du|der|vi|de|"
+                   r"alle|min|mit|mine|[A-ZÆØÅ]\w+)\b)", re.I)
 # The quantity a number question asks for, when its wording says ("hvor lang tid" wants a duration,
 # "hvor dyr" an amount, "hvor ofte" a frequency); the quote ranker's ``unit_match`` looks for it.
 _UNITS = (
@@ -38,6 +45,17 @@ _UNITS = (
     ("amount", re.compile(r"\b(hvor (dyr|meget|stor|store|høj|højt)|beløb\w*|how much|how expensive|værdi\w*|"
                           r"koste?r?)\b", re.I)),
 )
+# The form of a contact answer the question names (a phone number, an e-mail address, a postal address),
+# and a question that asks what a word or principle means, whose answer defines it ("Meddelerfrihed
+# betyder, at …"); ``unit_match`` looks for these too.
+_CONTACT_UNITS = (
+    ("phone", re.compile(r"\b(telefon\w*|tlf|ringe?r?|nummer\w*|phone|call)\b", re.I)),
+    ("email", re.compile(r"\b(e-?mail\w*|mailadresse\w*|mail|skrive til|write to)\b", re.I)),
+    ("address", re.compile(r"\b(adresse\w*|address|hvor ligger|where is)\b", re.I)),
+)
+_DEFINITION = re.compile(r"^\s*(hvad (betyder|menes|forstås|dækker|indebærer)|hvad vil det sige|hvad går .* ud på|"
+                         r"what (does|do) .* mean|what is meant|hvad er (en |et )?[\w-]+\s*\??\s*$|"
+                         r"what is (an? )?[\w-]+\s*\??\s*$)", re.I)
 _LIST_SIZE = re.compile(rf"\b{_NUMBER_WORDS}\b", re.I)
 _SIZES = {w: n for n, ws in enumerate(("", "en et", "to two", "tre three", "fire four", "fem five", "seks six",
                                         "syv seven", "otte eight", "ni nine", "ti ten")) for w in ws.split()}
@@ -51,7 +69,8 @@ class Question:
     words: tuple[str, ...]             # content words as coverage sees them
     kind: str                          # number, date, contact, who, rule, list or explain
     list_size: int | None              # "Hvilke fire principper ..." -> 4
-    unit: str | None                   # duration, amount or frequency: the quantity asked for ("hvor længe")
+    unit: str | None                   # the answer's form, when the wording names one: a duration, amount or
+                                       # frequency ("hvor længe"), phone, email or address, or a definition
     english: bool
     scope: Scope                       # organisations named, document type, comparison, follow-up (scope.py)
     notes: tuple[str, ...] = ()        # said before the answer ("Spørgsmålet var meget langt …")
@@ -70,14 +89,28 @@ class Question:
 
 
 def answer_kind(text: str) -> str:
-    for kind, pattern in _KINDS:
+    for kind, pattern in _FIRST:
         if pattern.search(text):
             return kind
-    return "explain"
+    found = [(m.start(), n, kind) for n, (kind, pattern) in enumerate(_INTERROGATIVES)
+             if (m := pattern.search(text))]
+    if found:
+        return min(found)[2]
+    return "rule" if _RULE.search(text) else "explain"
 
 
 def quantity_unit(text: str) -> str | None:
     return next((unit for unit, pattern in _UNITS if pattern.search(text)), None)
+
+
+def answer_unit(text: str, kind: str) -> str | None:
+    """The form the answer must take when the wording names one: a quantity (``quantity_unit``), for a
+    contact question a phone number, e-mail or address, and for a question about meaning a definition."""
+    if kind == "contact":
+        return next((unit for unit, pattern in _CONTACT_UNITS if pattern.search(text)), None)
+    if kind == "explain" and _DEFINITION.search(text):
+        return "definition"
+    return quantity_unit(text)
 
 
 def list_size(text: str) -> int | None:
@@ -112,5 +145,5 @@ def _analysed(text: str, analyzer: Analyzer, scope: Scope, notes: tuple[str, ...
     words = tuple(content_words(text))
     kind = answer_kind(text)
     return Question(text=text, terms=terms, focus=focus or tuple(dict.fromkeys(terms)), words=words,
-                    kind=kind, list_size=list_size(text) if kind == "list" else None, unit=quantity_unit(text),
+                    kind=kind, list_size=list_size(text) if kind == "list" else None, unit=answer_unit(text, kind),
                     english=is_english(list(words)), scope=scope, notes=notes)

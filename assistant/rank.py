@@ -52,7 +52,7 @@ READABLE_FORMATS = (1, 2)   # format 1 (no interaction block) still loads: it sc
 FEATURES = ("dense", "dense_rel", "sym", "sym_rel", "focus", "bm25",
             "kind_number", "kind_date", "kind_contact", "kind_who", "kind_rule", "kind_list", "list_size",
             "has_number", "has_modal", "title_overlap", "early", "heading_like", "label_like", "question_like",
-            "hit_rank", "hit_dense_rel", "log_len", "short", "neighbour", "unit_match")
+            "hit_rank", "hit_dense_rel", "log_len", "short", "neighbour", "unit_match", "rare_focus")
 
 _NUMBER = re.compile(r"\d|\b(en|et|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|tyve|hundrede|tusind|"
                      r"halv\w*|dobbelt|første|anden|tredje|fjerde|femte|uge|måned|time|døgn|år)\b", re.I)
@@ -67,6 +67,10 @@ _UNIT_TEST = {
     "amount": re.compile(r"\d[\d.]*\s*(kr\b|kroner|,-)|\bkr\.?\s*\d|\bprocent\b|%", re.I),
     "frequency": re.compile(rf"\b(gang|gange)\s+(om|i|hver)\b|\bhver[te]?\s+(\w+\s+)?{_TIME_UNIT}\b|"
                             r"\b(årlig|ugentlig|månedlig|daglig)\w*", re.I),
+    "phone": re.compile(r"(?<!\d)(\+45 ?)?\d{2} ?\d{2} ?\d{2} ?\d{2}(?!\d)"),
+    "email": re.compile(r"\S@\S"),
+    "address": re.compile(r"\b\w+(vej|gade|boulevard|allé|plads|torv|stræde|vænge|park)\s+\d+|\b\d{4}\s+[A-ZÆØÅ][a-zæøå]+"),
+    "definition": re.compile(r"\b(betyder|vil sige|forstås|defineres|dækker over|indebærer|handler om|means)\b", re.I),
 }
 _DATE = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}\.\s*(januar|februar|marts|april|maj|juni|juli|august|september|"
                    r"oktober|november|december)\b|\b(januar|februar|marts|april|maj|juni|juli|august|september|"
@@ -264,6 +268,9 @@ def features(question: Question, spans, hits, dense: np.ndarray, sym: np.ndarray
         if d:
             bm25 += w * h * 2.2 / (h + norm)
     X[:, col["focus"]] = np.asarray(idf) @ has.astype(np.float64) / total_idf
+    # the focus term that fewest candidates hold (but some do): a near neighbour often lacks just that one
+    present = [i for i, d in enumerate(df.tolist()) if d]
+    X[:, col["rare_focus"]] = has[max(present, key=lambda i: idf[i])] if present else 0.0
     X[:, col["bm25"]] = bm25 / bm25.max() if bm25.max() > 0 else 0.0
     X[:, col["dense"]] = dense
     X[:, col["dense_rel"]] = dense - dense.max()

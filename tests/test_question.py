@@ -3,7 +3,7 @@ import numpy as np
 
 from assistant.extract import candidate_spans, select_quotes, sentences
 from assistant.orgs import Registry
-from assistant.question import analyse, answer_kind, list_size, quantity_unit
+from assistant.question import analyse, answer_kind, answer_unit, list_size, quantity_unit
 from assistant.scope import ScopeReader
 from assistant.text_da import Analyzer
 from assistant.types import Chunk, Hit
@@ -23,6 +23,53 @@ def test_answer_kinds_from_the_question_wording():
     assert answer_kind("Hvordan håndterer vi konflikter?") == "explain"
     assert list_size("Hvilke fire principper indeholder ledelsespolitikken?") == 4
     assert list_size("Hvilke 3 værdier?") == 3
+
+
+def test_the_first_interrogative_decides_and_a_verb_first_question_asks_for_a_rule():
+    assert answer_kind("Who pays for the doctor's certificate when the municipality asks for one?") == "who"
+    assert answer_kind("What information must I include when I tell my manager about a side job?") == "date"
+    assert answer_kind("Hvor lang skal en adgangskode være?") == "number"
+    assert answer_kind("Hvilken promillegrænse gælder for chauffører?") == "number"
+    assert answer_kind("Betaler kommunen min internetforbindelse, når jeg arbejder hjemme?") == "rule"
+    assert answer_kind("Er der en delpolitik om løn?") == "rule"
+    assert answer_kind("Hvad betyder meddelerfrihed?") == "explain"
+
+
+def test_a_contact_question_names_the_form_of_the_contact_and_a_meaning_question_asks_for_a_definition():
+    assert answer_unit("Hvad er telefonnummeret til politikerhotlinen?", "contact") == "phone"
+    assert answer_unit("Hvilken mailadresse skal jeg skrive til?", "contact") == "email"
+    assert answer_unit("Hvor ligger byrådssekretariatet?", answer_kind("Hvor ligger byrådssekretariatet?")) == "address"
+    assert answer_unit("What is meddelerfrihed?", "explain") == "definition"
+    assert answer_unit("Hvad betyder værdien mod?", "explain") == "definition"
+    assert answer_unit("Hvad er reglerne for gaver til politikere?", "explain") is None
+
+
+def test_a_contact_candidate_of_the_form_asked_for_is_marked():
+    from assistant.rank import FEATURES, features
+    from assistant.types import Document
+    doc = Document("d", "d.txt", "x", "Politikerhotline", "X Kommune", "vejledning", None)
+    texts = ["Du kan også skrive til hotline@x.dk.", "Hotlinen har telefon 33 41 27 00 på hverdage."]
+    chunk = Chunk("d#0", "d", 0, 200, " ".join(texts), ())
+    spans = candidate_spans(Hit(chunk, 1.0, 1.0, 1.0), 0)
+    question = analyse("Hvad er telefonnummeret til hotlinen?", Analyzer())
+    assert (question.kind, question.unit) == ("contact", "phone")
+    X = features(question, spans, [Hit(chunk, 1.0, 1.0, 1.0)], np.zeros(2), np.zeros(2), {"d": doc}, Analyzer())
+    assert X[:, FEATURES.index("unit_match")].tolist() == [0.0, 1.0]
+    assert X[:, FEATURES.index("kind_contact")].tolist() == [1.0, 1.0]      # both are contacts; one is a phone
+
+
+def test_the_candidate_holding_the_rarest_focus_term_is_marked():
+    from assistant.rank import FEATURES, features
+    from assistant.types import Document
+    doc = Document("d", "d.txt", "x", "Rejser", "X Kommune", "retningslinjer", None)
+    texts = ["Alle tjenesterejser skal godkendes af din nærmeste leder.",
+             "Rejser til udlandet skal desuden godkendes af direktøren.",
+             "Tjenesterejser bestilles i rejseportalen."]
+    chunk = Chunk("d#0", "d", 0, 300, " ".join(texts), ())
+    spans = candidate_spans(Hit(chunk, 1.0, 1.0, 1.0), 0)
+    question = analyse("Hvem skal godkende en tjenesterejse til udlandet?", Analyzer())
+    X = features(question, spans, [Hit(chunk, 1.0, 1.0, 1.0)], np.zeros(3), np.zeros(3), {"d": doc}, Analyzer())
+    assert X[:, FEATURES.index("rare_focus")].tolist() == [0.0, 1.0, 0.0]
 
 
 def test_the_quantity_a_number_question_asks_for_and_the_candidates_that_hold_it():
