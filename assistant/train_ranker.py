@@ -147,6 +147,15 @@ def save_folds(examples: list[Example], C: float, folder: Path) -> None:
     (folder / "folds.json").write_text(json.dumps(table, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def choose_C(loo: dict[float, float], n: int) -> float:
+    """The most regularised C whose leave-one-organisation-out hit@1 is within one question of the best:
+    a difference smaller than that is noise, and the stronger penalty generalises no worse. (On the 810
+    development examples C=0.3 and C=1 differ by less than one question; C=0.3 gives end to end, with each
+    organisation held out, quote hit@1 0.679 and hit@shown 0.830 against 0.674 and 0.818.)"""
+    best = max(loo.values())
+    return min(C for C, v in loo.items() if v >= best - 1.0 / n - 1e-9)
+
+
 def dense_only(examples: list[Example]) -> float:
     i = FEATURES.index("dense")
     return float(np.mean([e.y[int(np.argmax(e.X[:, i]))] if len(e.y) else 0.0 for e in examples]))
@@ -170,7 +179,7 @@ def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = 
     loo = {C: leave_one_out(examples, C) for C in C_GRID}
     for C, v in loo.items():
         log(f"C={C:<5} leave-one-organisation-out hit@1 {v:.3f}")
-    best_C = max(C_GRID, key=lambda C: (round(loo[C], 6), -abs(np.log(C))))
+    best_C = choose_C(loo, len(examples))
     ranker = fit(examples, best_C)
     insample = hit_at_1(ranker, examples)
     log(f"chosen C={best_C}: in-sample hit@1 {insample:.3f}, leave-one-organisation-out {loo[best_C]:.3f}")

@@ -80,3 +80,10 @@ def test_shipped_weights_are_what_train_ranker_produces(tmp_path, e5_embedder, m
         np.testing.assert_allclose(fresh["interaction"][key], shipped["interaction"][key], atol=0.01,
                                    err_msg=f"interaction {key}")
     assert report["hit1_loo"] > report["hit1_dense_only"]   # the learned weights beat meaning alone on held-out organisations
+
+
+def test_the_penalty_is_the_strongest_within_one_question_of_the_best():
+    from assistant.train_ranker import choose_C
+    n = 810
+    assert choose_C({0.1: 550 / n, 0.3: 554 / n, 1.0: 555 / n}, n) == 0.3      # one question apart: noise
+    assert choose_C({0.1: 550 / n, 0.3: 553 / n, 1.0: 555 / n}, n) == 1.0      # two apart: the better one
