@@ -18,8 +18,14 @@ from .text_da import Analyzer
 # verb asks yes or no, i.e. for a rule; "explain" is what is left.
 _NUMBER_WORDS = r"(en|et|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|two|three|four|five|six|seven|eight|nine|ten)"
 _FIRST = (
+    # several things: "hvilke" (the plural interrogative) with any noun, "which"/"what" with a plural or a
+    # kind of things, a plural after "hvad er" ("hovedreglerne", "advarselstegnene", "kommunens
+    # grundregler"), and what something must contain
     ("list", re.compile(rf"\b(hvilke|nævn|list|which)\s+({_NUMBER_WORDS}|\d+)\b|\bhvad er de\b|"
-                        r"\b(name|list) the\b|\bhvilke\s+\w+(er|ne|r)\b", re.I)),
+                        r"\b(name|list) the\b|\bhvilke\s+\w+|\b(which|what)\s+(kinds?|types?|sorts?|groups?)\b|"
+                        r"\bwhich\s+(\w+\s+){0,2}\w{3,}s\s+(of|do|does|are|were|have|can|may|must|should|did)\b|"
+                        r"\bhvad er\b.*\b\w{3,}(erne|ene)\b|\bhvad er\b.*\w{3,}s\s+\w+er\b|"
+                        r"\b(indeholde|omfatte|include|contain)\b", re.I)),
     ("contact", re.compile(r"\b(telefon\w*|tlf|e-?mail\w*|mailadresse\w*|phone|kontaktes|ringe? til|"
                            r"hvordan kontakter|hvilket nummer|adresse\w*|address|hvor ligger)\b", re.I)),
 )

@@ -34,7 +34,7 @@ C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 INTERACTION_ALPHA = 0.1
 GROUPS = {
     "meaning (dense, sym)": ("dense", "dense_rel", "sym", "sym_rel"),
-    "focus words (focus, bm25)": ("focus", "bm25"),
+    "focus words (focus, bm25, rare_focus)": ("focus", "bm25", "rare_focus"),
     "answer kind": ("kind_number", "kind_date", "kind_contact", "kind_who", "kind_rule", "kind_list",
                     "list_size", "has_number", "has_modal", "unit_match"),
     "introductions and labels": ("title_overlap", "early", "heading_like", "label_like", "question_like"),

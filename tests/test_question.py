@@ -27,12 +27,24 @@ def test_answer_kinds_from_the_question_wording():
 
 def test_the_first_interrogative_decides_and_a_verb_first_question_asks_for_a_rule():
     assert answer_kind("Who pays for the doctor's certificate when the municipality asks for one?") == "who"
-    assert answer_kind("What information must I include when I tell my manager about a side job?") == "date"
+    assert answer_kind("Hvem skal jeg kontakte, og hvornår?") == "who"
+    assert answer_kind("Hvornår skal jeg kontakte hvem?") == "date"
     assert answer_kind("Hvor lang skal en adgangskode være?") == "number"
     assert answer_kind("Hvilken promillegrænse gælder for chauffører?") == "number"
     assert answer_kind("Betaler kommunen min internetforbindelse, når jeg arbejder hjemme?") == "rule"
     assert answer_kind("Er der en delpolitik om løn?") == "rule"
     assert answer_kind("Hvad betyder meddelerfrihed?") == "explain"
+
+
+def test_a_question_for_several_things_asks_for_a_list_however_it_is_phrased():
+    assert answer_kind("Hvilke slags seniorordninger kan man søge om?") == "list"
+    assert answer_kind("Hvad er advarselstegnene på stress?") == "list"
+    assert answer_kind("Hvad er Forvaltningsstyrelsens grundregler for informationssikkerhed?") == "list"
+    assert answer_kind("Hvad bør en indberetning indeholde?") == "list"
+    assert answer_kind("What information must I include when I tell my manager about a side job?") == "list"
+    assert answer_kind("Which social media platforms does the region have profiles on?") == "list"
+    assert answer_kind("Which year was the code adopted?") == "date"
+    assert answer_kind("Hvad er kommunens beløbsgrænse for gaver?") == "number"
 
 
 def test_a_contact_question_names_the_form_of_the_contact_and_a_meaning_question_asks_for_a_definition():
