@@ -59,6 +59,25 @@ def fold(text: str) -> str:
     return re.sub(r"[^\wæøå/]+", " ", t).strip()
 
 
+@lru_cache(maxsize=50_000)
+def loose(folded: str) -> str:
+    """A folded form with å, æ and ø as the bare vowels a keyboard without them gives ("norreby",
+    "region sohojland", "vestera"): a second chance for names that ``fold`` does not match."""
+    return folded.replace("å", "a").replace("æ", "a").replace("ø", "o")
+
+
+def one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one letter left out, added or changed ("forvaltningstyrelsen")."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
 def _title_case_caps(text: str) -> str:
     """Upper-case lines ("AARHUS BYRÅDS SAMARBEJDSKODEKS") in title case so the patterns see names."""
     out = []

@@ -18,7 +18,10 @@ types); no model. ``ScopeReader(registry, doc_types).read(question, previous)`` 
   organisation or document type; a follow-up with a new topic is a new question.
 
 A word that is an ordinary Danish word as well as a town name ("Vejen", "Odder") only names the
-organisation when capitalised; an abbreviation ("KL", "KFR") only in capitals (so "kl. 14" is a time).
+organisation when capitalised; an abbreviation ("KL", "KFR") only in capitals (so "kl. 14" is a time),
+unless it has three letters or more and is no Danish word ("kfr"). A name written without æ, ø and å
+("norreby", "region sohojland") is recognised when no other organisation's name reads the same way, and a
+long one-word name with one letter wrong ("forvaltningstyrelsen") when it is no Danish word.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable
 
-from .orgs import Registry, fold
+from .orgs import Registry, fold, loose, one_edit
 from .text_da import dictionary_lemma, split_compound
 
 _TOKEN = re.compile(r"[^\W_]+(?:/[^\W_]+)*")
@@ -198,6 +201,7 @@ def _strip(text: str, mentions: Iterable[Mention], keep_council: bool = False) -
 
 
 ORDINARY_ZIPF = 4.0     # a lower-case word at least this frequent in Danish may be a word, not a name
+MISSPELT_MIN = 10       # a one-word name this long may be recognised with one letter wrong
 
 
 @lru_cache(maxsize=4096)
@@ -208,6 +212,15 @@ def _ordinary_word(word: str) -> bool:
     from wordfreq import zipf_frequency
     w = word.lower()
     return dictionary_lemma(w).islower() and zipf_frequency(w, "da") >= ORDINARY_ZIPF
+
+
+@lru_cache(maxsize=4096)
+def _known_word(word: str) -> bool:
+    """Does the dictionary know ``word`` (in lower case) as a Danish word, or is it in common use?"""
+    from wordfreq import zipf_frequency
+    from .text_da import dictionary_knows
+    w = word.lower()
+    return dictionary_knows(w) or zipf_frequency(w, "da") >= 2.0
 
 
 def _inflects(word: str, family: str) -> bool:
@@ -232,6 +245,17 @@ class ScopeReader:
         # aliases shared by two organisations name neither
         self._aliases = {k: next(iter(v)) for k, v in table.items() if len(v) == 1}
         self._written = written
+        # the same without æ, ø and å, where that names one organisation still (a second chance)
+        loosened: dict[tuple[str, ...], list[tuple[tuple[str, ...], set[str]]]] = {}
+        for key, canons in table.items():
+            loosened.setdefault(tuple(loose(w) for w in key), []).append((key, canons))
+        self._loose: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}    # -> (canonical, its key)
+        for lkey, entries in loosened.items():
+            canons = set().union(*(c for _, c in entries))
+            if len(canons) == 1:
+                self._loose[lkey] = (next(iter(canons)), entries[0][0])
+        self._long_single = tuple((k[0], canon) for k, (canon, _) in self._loose.items()
+                                  if len(k) == 1 and len(k[0]) >= MISSPELT_MIN)
         self._longest = max((len(k) for k in self._aliases), default=0)
         types = {t.lower() for t in doc_types if t and t.lower() != "dokument"}
         families = set(types)
@@ -249,6 +273,7 @@ class ScopeReader:
     def organisation_mentions(self, text: str) -> list[Mention]:
         toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
         folded = [fold(t) for _, _, t in toks]
+        loosed = [loose(f) for f in folded]
         out: list[Mention] = []
         i = 0
         while i < len(toks):
@@ -256,9 +281,15 @@ class ScopeReader:
             for n in range(min(self._longest, len(toks) - i), 0, -1):
                 key = tuple(folded[i:i + n])
                 canon = self._aliases.get(key)
+                if canon is None:
+                    canon, key = self._loose.get(tuple(loosed[i:i + n]), (None, key))
                 if canon and self._written_ok(key, [t for _, _, t in toks[i:i + n]]):
                     found = (n, canon)
                     break
+            if not found and len(folded[i]) >= MISSPELT_MIN:
+                canon = self._misspelt(folded[i])
+                if canon:
+                    found = (1, canon)
             if found:
                 n, canon = found
                 start, end = toks[i][0], toks[i + n - 1][1]
@@ -270,6 +301,13 @@ class ScopeReader:
                 out.append(Mention(toks[i][0], toks[i][1], toks[i][2], only))
             i += 1
         return out
+
+    def _misspelt(self, word: str) -> str | None:
+        """The organisation a long word names with one letter wrong, when it is no Danish word and only
+        one organisation's one-word name is that close ("forvaltningstyrelsen")."""
+        w = loose(word)
+        near = {canon for name, canon in self._long_single if one_edit(w, name)}
+        return next(iter(near)) if len(near) == 1 and not _known_word(word) else None
 
     def _genitive(self, key: tuple[str, ...], canon: str) -> bool:
         """"ishøj kommunes", "hemmeligbys": the same name without its final s names the same organisation."""
@@ -283,7 +321,8 @@ class ScopeReader:
         if len(words) == 1:
             letters = [c for c in alias if c.isalpha()]
             if letters and all(c.isupper() for c in letters) and len(letters) <= 6:
-                return words[0].isupper()                    # "KL", "KFR": not "kl." (klokken)
+                # "KL", "KFR": not "kl." (klokken); "kfr" is no word, so it is the abbreviation
+                return words[0].isupper() or (len(letters) >= 3 and not _known_word(words[0]))
             if _ordinary_word(words[0]):
                 return words[0][:1].isupper()                # "Vejen", not "vejen"
         return True

@@ -40,6 +40,11 @@ def reader():
     ("Hvem behandler klager over regionsrådets adfærdskodeks?", ["Region Søhøjland"]),
     ("Hvad siger Forvaltningsstyrelsens adfærdskodeks om gaver?", ["Forvaltningsstyrelsen"]),
     ("Hvad siger Vejen om alkohol?", ["Vejen Kommune"]),
+    # written without æ, ø and å, an abbreviation in lower case that is no word, one letter wrong
+    ("hvornar er det mobning ifolge brondby kommune", ["Brøndby Kommune"]),
+    ("hvem er beskyttet i region sohojland", ["Region Søhøjland"]),
+    ("hvilke oplysninger er folsomme i vestera kommune", ["Vesterå Kommune"]),
+    ("har mistet min arbejdstlf hvad gør jeg nu forvaltningstyrelsen", ["Forvaltningsstyrelsen"]),
     # not organisations: a time, an ordinary word in lower case, a politician
     ("Må jeg gå kl. 14?", []),
     ("Hvad er vejen frem for samarbejdet?", []),
@@ -94,6 +99,16 @@ def test_follow_ups_replace_the_scope_and_keep_the_topic(reader):
     assert again == albertslund
 
 
+def test_a_lower_case_abbreviation_names_the_organisation_only_when_it_is_no_word():
+    reg = Registry()
+    reg.add("Kommunernes Fællesråd", ("KFR",))
+    reg.add("Kommunernes Landsforening", ("KL",))
+    reader = ScopeReader(reg, TYPES)
+    assert reader.read("må borgmesteren bruge facebook i valgkampen siger kfr").organisations == ("Kommunernes Fællesråd",)
+    assert reader.read("Må jeg gå kl. 14?").organisations == ()              # "kl." is a word: the time
+    assert reader.read("Hvad siger KL om gaver?").organisations == ("Kommunernes Landsforening",)
+
+
 def test_topic_phrase_and_genitive(reader):
     assert reader.read("Hvad siger Ishøj om sociale medier?").topic_phrase == "sociale medier"
     assert genitive("Ishøj Kommune") == "Ishøj Kommunes" and genitive("Aarhus") == "Aarhus'"
@@ -101,7 +116,8 @@ def test_topic_phrase_and_genitive(reader):
 
 
 def test_development_gold_organisations_are_recognised():
-    """Every dev gold question lists the organisations it names: the reader finds them (all but 1 of 499)."""
+    """Every dev gold question lists the organisations it names: the reader finds them (all but 1 of 817;
+    "at the region" in English is not read as Region Søhøjland)."""
     docs = [d for d, _ in load_corpus(ROOT / "evals" / "devcorpus")[0]]
     reader = ScopeReader(organisation_registry(docs), {d.doc_type for d in docs})
     rows = [json.loads(line) for line in (ROOT / "evals" / "devcorpus" / "gold.jsonl").read_text("utf-8").splitlines()]
