@@ -20,7 +20,8 @@ from pathlib import Path
 KS = (1, 3, 5, 10)
 TABLE_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10",
               "quote_hit@1", "quote_hit@shown", "abstain_accuracy", "false_abstain_rate"]
-KEYS = ["n", *TABLE_KEYS, "organisation_scope", "questions"]
+LENGTH_KEYS = ["first_quote_chars", "shown_chars"]     # mean characters of the first quote, of all shown
+KEYS = ["n", *TABLE_KEYS, *LENGTH_KEYS, "organisation_scope", "questions"]
 DEFAULT_GOLD = [Path("evals/test.jsonl")]
 
 
@@ -158,6 +159,9 @@ def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool =
             row["ndcg@10"] = ndcg_at(rels, n_rel)
             row["quote_hit@1"] = 1.0 if first and g.matches(first.document, first.text) else 0.0
             row["quote_hit@shown"] = 1.0 if any(g.matches(q.document, q.text) for q in answer.quotes) else 0.0
+        if answer.quotes:     # what a reader reads: the first quote, and all shown
+            row["first_chars"] = len(first.text)
+            row["shown_chars"] = sum(len(q.text) for q in answer.quotes)
         rows.append(row)
     return summarise(rows)
 
@@ -175,6 +179,9 @@ def summarise(rows: list[dict]) -> dict:
     out["quote_hit@shown"] = mean("quote_hit@shown", ans)
     out["abstain_accuracy"] = round(sum(r["abstained"] for r in unans) / len(unans), 4) if unans else None
     out["false_abstain_rate"] = round(sum(r["abstained"] for r in ans) / len(ans), 4) if ans else None
+    quoted = [r for r in ans if "first_chars" in r]
+    out["first_quote_chars"] = round(sum(r["first_chars"] for r in quoted) / len(quoted), 1) if quoted else None
+    out["shown_chars"] = round(sum(r["shown_chars"] for r in quoted) / len(quoted), 1) if quoted else None
     out["organisation_scope"] = scope_summary(rows)
     out["questions"] = rows
     return out
@@ -290,6 +297,9 @@ def format_breakdown(result: dict, gold: list[Gold], by: str) -> str:
 
 def format_text(result: dict, name: str, failures_too: bool = True) -> str:
     lines = [f"{result['n']} questions, retriever {name}", TABLE_HEAD, table_row(name, result)]
+    if result.get("first_quote_chars") is not None:
+        lines.append(f"Quote length (answered questions): first quote {result['first_quote_chars']:.0f} characters, "
+                     f"all shown {result['shown_chars']:.0f}")
     if scope := format_scope(result):
         lines += ["", scope]
     if not failures_too:

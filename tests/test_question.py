@@ -182,3 +182,28 @@ def test_selection_does_not_repeat_a_sentence_inside_a_chosen_list():
     vecs = np.eye(len(scored), dtype=np.float32)
     chosen = select_quotes(scored, vecs, max_quotes=3)
     assert [c.span.form for c in chosen] == ["list"]
+
+
+def test_a_chosen_sentence_takes_along_its_neighbour_when_the_ranker_is_torn_between_them():
+    from assistant.extract import Scored
+    text = ("Gaver over 400 kr. skal registreres i gaveregistret. Gaven tilhører herefter kommunen. "
+            "Spørg din leder, hvis du er i tvivl.\nVi holder fast i reglerne hvert år.")
+    hit = _hit(text)
+    spans = [s for s in candidate_spans(hit, 0) if s.form == "sentence"]
+    register, belongs, ask, yearly = spans
+    vecs = np.eye(len(spans), dtype=np.float32)
+
+    def chosen(scores):
+        scored = [Scored(s, hit, sc, 0.8, 0.8) for s, sc in zip(spans, scores)]
+        return [q.span.text for q in select_quotes(scored, vecs, max_quotes=3)]
+
+    # the likelier neighbour within the margin comes along: one quote, the exact text between them
+    assert chosen([2.0, 1.5, 0.5, -5.0])[0] == register.text + " " + belongs.text
+    assert text[register.start - 100:belongs.end - 100] == register.text + " " + belongs.text
+    # the next sentence joins the one before it just as well; only one neighbour comes along
+    assert chosen([1.0, 2.0, -5.0, -5.0]) == [register.text + " " + belongs.text]
+    # a neighbour outside the margin (3.0 log-odds) stays out, and so does a sentence on the next line
+    assert chosen([2.0, -1.5, -5.0, -5.0]) == [register.text]
+    assert chosen([-5.0, -5.0, 2.0, 1.9])[0] == ask.text
+    assert select_quotes([Scored(s, hit, 1.0, 0.8, 0.8) for s in spans], vecs, join=False)[0].span.text in {
+        s.text for s in spans}
