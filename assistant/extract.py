@@ -2,7 +2,8 @@
 
 Candidates are cut from the top passages (``candidate_spans``), described by features and
 scored by the learned ranker (rank.py); up to three are chosen with MMR so near-duplicates and
-overlapping pieces are not repeated. Every quote is an exact span of the cleaned document text.
+overlapping pieces are not repeated, and a chosen sentence takes along its neighbour in the same line
+when the ranker finds that one nearly as likely. Every quote is an exact span of the cleaned document text.
 """
 from __future__ import annotations
 
