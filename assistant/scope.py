@@ -214,13 +214,13 @@ def _ordinary_word(word: str) -> bool:
     return dictionary_lemma(w).islower() and zipf_frequency(w, "da") >= ORDINARY_ZIPF
 
 
-@lru_cache(maxsize=4096)
 def _known_word(word: str) -> bool:
-    """Does the dictionary know ``word`` (in lower case) as a Danish word, or is it in common use?"""
-    from wordfreq import zipf_frequency
-    from .text_da import dictionary_knows
+    """Does the dictionary know ``word`` (in lower case) as a Danish word, or is it in common use?
+    (Both lookups are memoised where they live.)"""
+    from .coverage import _zipf
+    from .text_da import _known
     w = word.lower()
-    return dictionary_knows(w) or zipf_frequency(w, "da") >= 2.0
+    return _known(w) or _zipf(w, "da") >= 2.0
 
 
 def _inflects(word: str, family: str) -> bool:
