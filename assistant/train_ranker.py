@@ -55,6 +55,8 @@ class Example:
     y: np.ndarray
     qvec: np.ndarray          # the question's vector and its candidates' passage vectors (the interaction)
     vecs: np.ndarray
+    question: str = ""        # the text embedded as ``qvec`` and the candidates' texts (evals/tools read them)
+    texts: tuple[str, ...] = ()
 
 
 def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[Example]:
@@ -87,7 +89,8 @@ def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[
             c = gather(question, qvec, hits, assistant.span_vectors, index.documents, index.analyzer,
                        store=index.spans)
             y = np.array([g.matches(s.hit.chunk.document, s.span.text) for s in c.scored], bool)
-            out.append(Example(g.id, f"{name}:{g.fold or '(none)'}", c.X, y, qvec, c.vectors))
+            out.append(Example(g.id, f"{name}:{g.fold or '(none)'}", c.X, y, qvec, c.vectors, q,
+                               tuple(s.span.text for s in c.scored)))
     return out
 
 
