@@ -167,16 +167,22 @@ def dense_only(examples: list[Example]) -> float:
     return float(np.mean([e.y[int(np.argmax(e.X[:, i]))] if len(e.y) else 0.0 for e in examples]))
 
 
-def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = False, log=print) -> dict:
-    """Build the development indexes (incrementally) under ``work``, collect, choose C on the folds,
-    fit on everything and write the weights. ``assistant_for(corpus, index_dir)`` makes an Assistant."""
+def development_examples(assistant_for, work: Path) -> list[Example]:
+    """Build the development indexes (incrementally) under ``work`` and collect their examples.
+    ``assistant_for(corpus, index_dir)`` makes an Assistant; paths are relative to the repository."""
     from .evaluate import load_gold
     examples: list[Example] = []
     for corpus, gold_path in SETS:
-        index_dir = work / corpus.name
-        assistant = assistant_for(corpus, index_dir)
+        assistant = assistant_for(corpus, work / corpus.name)
         assistant.build(corpus)
         examples += collect(assistant, load_gold([gold_path]), corpus.name)
+    return examples
+
+
+def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = False, log=print) -> dict:
+    """Build the development indexes (incrementally) under ``work``, collect, choose C on the folds,
+    fit on everything and write the weights. ``assistant_for(corpus, index_dir)`` makes an Assistant."""
+    examples = development_examples(assistant_for, work)
     n_pos = sum(bool(e.y.any()) for e in examples)
     log(f"{len(examples)} answerable questions, {n_pos} with the answer among the candidates "
         f"(the ceiling for hit@1), {sum(len(e.y) for e in examples)} candidates, "

@@ -29,6 +29,7 @@ Slow: about six minutes of training per half on two cores. Run:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -41,20 +42,17 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.config import Settings  # noqa: E402
 from assistant.embed import Embedder  # noqa: E402
-from assistant.evaluate import load_gold  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from assistant.rank import FEATURES, Interaction, Ranker, interaction  # noqa: E402
-from assistant.train_ranker import INTERACTION_ALPHA, SETS, Example, collect  # noqa: E402
+from assistant.train_ranker import INTERACTION_ALPHA, Example, development_examples  # noqa: E402
 
 
 def examples(work: Path) -> list[Example]:
+    """The development examples, collected as ``assistant train-ranker`` collects them."""
     embedder = Embedder(Settings.from_env())
-    out: list[Example] = []
-    for corpus, gold in SETS:
-        a = Assistant(Settings.from_env(index_dir=work / corpus.name, corpus_dir=ROOT / corpus), embedder=embedder)
-        a.build(ROOT / corpus)
-        out += collect(a, load_gold([ROOT / gold]), corpus.name)
-    return out
+    os.chdir(ROOT)                      # SETS names the corpora relative to the repository
+    return development_examples(lambda corpus, index_dir: Assistant(
+        Settings.from_env(index_dir=index_dir, corpus_dir=corpus), embedder=embedder), work)
 
 
 def tune(train: list[Example], side: str, lora: bool, epochs: int, top_layers: int = 0, lr: float | None = None,
@@ -178,7 +176,7 @@ def main() -> int:
     args = p.parse_args()
     import torch
     torch.set_num_threads(2)
-    ex = examples(Path(args.work))
+    ex = examples(Path(args.work).resolve())
     folds = sorted({e.fold for e in ex})
     totals = np.zeros(4)
     n = 0
