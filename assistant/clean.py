@@ -245,18 +245,18 @@ def reflow(lines: list[str], full: float = 0.7) -> list[str]:
     before fills the column (at least ``full`` of the page's usual line length) and does not end a
     sentence. Bullets and numbered items start their own line; a line ending in ':' introduces
     what follows and is never joined. Quotes are then whole sentences instead of line fragments.
+    On a short page (a cover, or the last lines of a section) the column's width is unknown, and only
+    the lower-case rule applies: "… at du har bedt om" / "det." is one item on any page.
     """
     widths = sorted(len(ln.strip()) for ln in lines if ln.strip() and " | " not in ln)   # (a table row is not wrapped text)
-    if len(widths) < MIN_REFLOW_LINES:
-        return lines        # a cover page or a short page: too few lines to know the column's width
-    usual = widths[int(0.9 * (len(widths) - 1))]
+    usual = widths[int(0.9 * (len(widths) - 1))] if len(widths) >= MIN_REFLOW_LINES else None
     out: list[str] = []
     for line in lines:
         s = line.strip()
         prev = out[-1].strip() if out else ""
         if prev and s and not prev.endswith(":") and not _BULLET_RE.match(line) and not _NUMBERED_RE.match(line):
             ends = bool(_SENTENCE.search(prev))
-            if s[0].islower() or (not ends and (s[0].isdigit() or len(prev) >= full * usual)):
+            if s[0].islower() or (usual is not None and not ends and (s[0].isdigit() or len(prev) >= full * usual)):
                 out[-1] = out[-1].rstrip() + " " + s
                 continue
         out.append(line)

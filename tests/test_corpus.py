@@ -103,7 +103,17 @@ def test_a_word_broken_at_a_line_end_is_whole_again_and_a_shared_part_keeps_its_
     text = "Vi sender aldrig CPR-\nnummer og § 56-\naftaler med mail. Se alkohol-\nog rusmiddelpolitikken."
     out = clean_text(text, dehyphenate=True)
     assert "CPR-nummer" in out and "§ 56-aftaler" in out
-    assert "alkohol-\nog rusmiddelpolitikken" in out      # not "alkoholog", not "alkohol-og"
+    assert "alkohol- og rusmiddelpolitikken" in out      # not "alkoholog", not "alkohol-og"
+
+
+def test_a_wrapped_item_on_a_short_page_is_one_line():
+    # the top of a PDF page: too few lines to know the column's width, but a line that starts in
+    # lower case still continues the one before
+    page = ("3. Ved et fysisk møde, som afholdes senest 14 dage efter, at du har bedt om\ndet.\n"
+            "Beskriv forholdet så præcist som muligt.\n3/4")
+    lines = clean_text(page, dehyphenate=True).split("\n")
+    assert "3. Ved et fysisk møde, som afholdes senest 14 dage efter, at du har bedt om det." in lines
+    assert "Beskriv forholdet så præcist som muligt." in lines      # a sentence of its own stays one
 
 
 def test_long_paragraph_is_split_at_sentences():
