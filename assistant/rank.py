@@ -113,10 +113,12 @@ class Ranker:
     intercept: float
     inter: Interaction | None = None
 
-    def score(self, X: np.ndarray, qvec: np.ndarray | None = None, vecs: np.ndarray | None = None) -> np.ndarray:
-        """Log-odds that each candidate (a row of ``X`` over ``FEATURES``, its passage vector a row of
-        ``vecs``) holds the answer to the question embedded as ``qvec``."""
-        cols = [FEATURES.index(f) for f in self.features]
+    def score(self, X: np.ndarray, qvec: np.ndarray | None = None, vecs: np.ndarray | None = None,
+              columns: tuple[str, ...] = FEATURES) -> np.ndarray:
+        """Log-odds that each candidate (a row of ``X`` over ``columns``, its passage vector a row of
+        ``vecs``) holds the answer to the question embedded as ``qvec``. ``columns`` names X's columns:
+        ``FEATURES`` unless an experiment adds its own (evals/tools/tuned_e5_pilot.py)."""
+        cols = [columns.index(f) for f in self.features]
         s = ((X[:, cols] - self.mean) / self.scale) @ self.coef + self.intercept
         if self.inter is not None:
             if qvec is None or vecs is None:

@@ -57,6 +57,7 @@ class Example:
     vecs: np.ndarray
     question: str = ""        # the text embedded as ``qvec`` and the candidates' texts (evals/tools read them)
     texts: tuple[str, ...] = ()
+    columns: tuple[str, ...] = FEATURES     # what X's columns are (an experiment may add its own)
 
 
 def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[Example]:
@@ -97,8 +98,8 @@ def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[
 def fit(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES,
         with_interaction: bool = True) -> Ranker:
     from sklearn.linear_model import LogisticRegression
-    cols = [FEATURES.index(f) for f in features]
     train = [e for e in examples if e.y.any()]
+    cols = [train[0].columns.index(f) for f in features]
     X = np.concatenate([e.X[:, cols] for e in train]).astype(np.float64)
     y = np.concatenate([e.y for e in train])
     mean, scale = X.mean(axis=0), X.std(axis=0)
@@ -120,7 +121,7 @@ def fit(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES,
 
 
 def top_holds(ranker: Ranker, e: Example) -> bool:
-    return bool(len(e.y)) and bool(e.y[int(np.argmax(ranker.score(e.X, e.qvec, e.vecs)))])
+    return bool(len(e.y)) and bool(e.y[int(np.argmax(ranker.score(e.X, e.qvec, e.vecs, e.columns)))])
 
 
 def hit_at_1(ranker: Ranker, examples: list[Example]) -> float:

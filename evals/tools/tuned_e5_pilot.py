@@ -33,6 +33,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,8 @@ sys.path.insert(0, str(ROOT))
 from assistant.config import Settings  # noqa: E402
 from assistant.embed import Embedder  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
-from assistant.rank import FEATURES, Interaction, Ranker, interaction  # noqa: E402
-from assistant.train_ranker import INTERACTION_ALPHA, Example, development_examples  # noqa: E402
+from assistant.rank import FEATURES  # noqa: E402
+from assistant.train_ranker import Example, development_examples, leave_one_out  # noqa: E402
 
 
 def examples(work: Path) -> list[Example]:
@@ -121,42 +122,21 @@ def with_tuned(held: list[Example], model, side: str) -> list[tuple[Example, np.
     return [(e, np.array([tv[row[t]] @ q for t in e.texts], dtype=np.float64)) for e, q in zip(held, qv)]
 
 
-def _fit(pairs, added: bool) -> Ranker:
-    """rank.Ranker's model (features, meaning interaction) fitted as train_ranker.fit fits it, at C=1,
-    with the tuned cosine and its distance to the best candidate's as two more columns when ``added``."""
-    from sklearn.linear_model import LogisticRegression
-    pairs = [(e, t) for e, t in pairs if e.y.any()]
-    X = np.concatenate([_columns(e, t, added) for e, t in pairs])
-    Q = np.concatenate([interaction(e.qvec, e.vecs) for e, _ in pairs]).astype(np.float64)
-    y = np.concatenate([e.y for e, _ in pairs])
-    mean, scale, qmean, qscale = X.mean(0), X.std(0), Q.mean(0), Q.std(0)
-    scale[scale == 0] = 1.0
-    qscale[qscale == 0] = 1.0
-    Z = np.column_stack([(X - mean) / scale, INTERACTION_ALPHA * (Q - qmean) / qscale])
-    m = LogisticRegression(C=1.0, max_iter=20000, tol=1e-6).fit(Z, y)
-    k = X.shape[1]
-    names = FEATURES + (("tuned", "tuned_rel") if added else ())
-    return Ranker(names, mean, scale, m.coef_[0][:k], float(m.intercept_[0]),
-                  Interaction(qmean, qscale, INTERACTION_ALPHA * m.coef_[0][k:]))
+TUNED_COLUMNS = FEATURES + ("tuned", "tuned_rel")
 
 
-def _columns(e: Example, tuned: np.ndarray, added: bool) -> np.ndarray:
-    X = e.X.astype(np.float64)
-    return np.column_stack([X, tuned, tuned - tuned.max()]) if added else X
-
-
-def _score(r: Ranker, e: Example, tuned: np.ndarray, added: bool) -> np.ndarray:
-    s = (_columns(e, tuned, added) - r.mean) / r.scale @ r.coef + r.intercept
-    return s + r.inter.score(e.qvec, e.vecs)
+def with_tuned_columns(e: Example, tuned: np.ndarray) -> Example:
+    """``e`` with the tuned cosine and its distance to the best candidate's as two more columns."""
+    X = np.column_stack([e.X.astype(np.float64), tuned, tuned - (tuned.max() if len(tuned) else 0.0)])
+    return replace(e, X=X, columns=TUNED_COLUMNS)
 
 
 def loo_within(pairs, added: bool) -> float:
-    hits = 0
-    for fold in sorted({e.fold for e, _ in pairs}):
-        r = _fit([(e, t) for e, t in pairs if e.fold != fold], added)
-        hits += sum(bool(len(e.y)) and bool(e.y[int(np.argmax(_score(r, e, t, added)))])
-                    for e, t in pairs if e.fold == fold)
-    return hits / len(pairs)
+    """The quote ranker (train_ranker.fit at C=1, meaning interaction included) leave one organisation
+    out within ``pairs``, with the two tuned columns when ``added``."""
+    if not added:
+        return leave_one_out([e for e, _ in pairs], 1.0)
+    return leave_one_out([with_tuned_columns(e, t) for e, t in pairs], 1.0, TUNED_COLUMNS)
 
 
 def first_holds(e: Example, s: np.ndarray) -> bool:
