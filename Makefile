@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test run index eval bench chromium clean devcorpus libreoffice ranker
+.PHONY: install lint test run index eval bench chromium clean devcorpus libreoffice ranker
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,8 +23,12 @@ install: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium lint
 	$(PY) -m pytest -q
+
+# The package layers (.importlinter): web and cli above evaluation, above answer, above store, above ingest.
+lint: $(STAMP)
+	$(BIN)/lint-imports
 
 index: $(STAMP)
 	$(BIN)/assistant index
@@ -38,7 +42,7 @@ eval: $(STAMP)
 	$(BIN)/assistant eval --report evals/report.md
 	$(BIN)/assistant eval --report evals/report-dev.md --gold evals/dev.jsonl
 
-# Retrain the quote ranker on the development material (writes assistant/ranker.json; tests/test_ranker.py
+# Retrain the quote ranker on the development material (writes assistant/answer/ranker.json; tests/test_ranker.py
 # fails when the shipped weights differ from what this produces).
 ranker: $(STAMP)
 	$(BIN)/assistant train-ranker --ablation

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def _settings(args):
-    from .config import Settings
+    from assistant.config import Settings
     return Settings.from_env(model=getattr(args, "model", None),
                              index_dir=Path(args.index) if getattr(args, "index", None) else None,
                              corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None,
@@ -18,14 +18,14 @@ def _settings(args):
 
 
 def _assistant(args):
-    from .pipeline import Assistant
+    from assistant.answer.assistant import Assistant
     return Assistant(_settings(args))
 
 
 def cmd_index(args) -> int:
-    from .index import build_index
-    from .embed import Embedder
-    from .text_da import Analyzer
+    from assistant.language.danish import Analyzer
+    from assistant.store.build import build_index
+    from assistant.store.embed import Embedder
     settings = _settings(args)
     summary = build_index(settings.corpus_dir, settings.index_dir, Embedder(settings), settings, Analyzer(),
                           progress=not args.json and sys.stderr.isatty() or args.progress,
@@ -38,7 +38,7 @@ def cmd_index(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .retrieve import Filters
+    from assistant.answer.retrieve import Filters
     assistant = _assistant(args)
     assistant.warm_up()                 # model, index and word lists load side by side
     filters = Filters(args.org, args.type, internal=args.intern)
@@ -60,13 +60,13 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import main_eval
+    from assistant.evaluation.report import main_eval
     return main_eval(args, _assistant(args))
 
 
 def cmd_feedback_export(args) -> int:
-    from .config import Settings
-    from .feedback import FeedbackStore, WithoutDocuments
+    from assistant.config import Settings
+    from assistant.state.feedback import FeedbackStore, WithoutDocuments
     settings = Settings.from_env(data_dir=Path(args.data) if args.data else None)
     store = FeedbackStore(settings.data_dir)
     if not store.files():
@@ -110,9 +110,9 @@ def _cli_actor() -> str:
 
 
 def cmd_user(args) -> int:
-    from .audit import AuditLog
-    from .config import Settings
-    from .users import ROLE_NAMES, UserStore, check_name
+    from assistant.config import Settings
+    from assistant.state.audit import AuditLog
+    from assistant.state.users import ROLE_NAMES, UserStore, check_name
     settings = Settings.from_env(data_dir=Path(args.data) if args.data else None)
     store, audit = UserStore(settings.data_dir), AuditLog(settings.data_dir)
     if args.user_command == "list":
@@ -140,7 +140,7 @@ def cmd_user(args) -> int:
 
 def _internal_documents(args, settings) -> set[str]:
     """Ids of the index's internal documents (the feedback export leaves their votes out)."""
-    from .index import Index
+    from assistant.store.index import Index
     root = Path(args.index) if args.index else settings.index_dir
     try:
         return {d.id for d in Index.load(root).documents.values() if d.internal}
@@ -150,7 +150,7 @@ def _internal_documents(args, settings) -> set[str]:
 
 
 def cmd_eval_ingest(args) -> int:
-    from .evaluate_ingest import evaluate_ingest, format_ingest
+    from assistant.evaluation.ingest import evaluate_ingest, format_ingest
 
     corpus = Path(args.corpus)
     expected = Path(args.expected) if args.expected else corpus / "expected.jsonl"
@@ -163,15 +163,15 @@ def cmd_eval_ingest(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run
+    from assistant.evaluation.bench import run
     return run(args)
 
 
 def cmd_train_ranker(args) -> int:
-    from .config import Settings
-    from .embed import Embedder
-    from .pipeline import Assistant
-    from .train_ranker import train
+    from assistant.answer.assistant import Assistant
+    from assistant.config import Settings
+    from assistant.evaluation.training import train
+    from assistant.store.embed import Embedder
     embedder = Embedder(Settings.from_env(model=args.model))
     make = lambda corpus, index_dir: Assistant(Settings.from_env(model=args.model, index_dir=index_dir,
                                                                  corpus_dir=corpus), embedder=embedder)
@@ -183,15 +183,15 @@ def cmd_train_ranker(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .gate import DEFAULT_MARGIN, Gate
-    from .web import serve
+    from assistant.evaluation.gate import DEFAULT_MARGIN, Gate
+    from assistant.web.app import serve
     settings = _settings(args)
     gate = None
     if args.gate:
         gate = Gate(args.gate, args.gate_margin if args.gate_margin is not None else DEFAULT_MARGIN, settings.data_dir)
     else:
         gate = Gate.from_env(settings.data_dir)
-    from .pipeline import Assistant
+    from assistant.answer.assistant import Assistant
     serve(Assistant(settings), host=args.host, port=args.port, corpus=settings.corpus_dir,
           data_dir=settings.data_dir, require_login=args.require_login, gate=gate)
     return 0
@@ -292,8 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("train-ranker", help="train the quote ranker on the development material "
                                              "(leave-one-organisation-out validated)")
     sp.add_argument("--work", default="index/train", help="where the development indexes are built (default: index/train)")
-    sp.add_argument("--out", default=str(Path(__file__).with_name("ranker.json")),
-                    help="weights file (default: the packaged assistant/ranker.json)")
+    sp.add_argument("--out", default=str(Path(__file__).parent / "answer" / "ranker.json"),
+                    help="weights file (default: the packaged assistant/answer/ranker.json)")
     sp.add_argument("--ablation", action="store_true", help="also leave-one-organisation-out hit@1 without each feature group")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_train_ranker)
@@ -319,9 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    from .index import IndexMismatch, MissingIndex
-    from .pipeline import EmptyQuestion, UnclearQuestion
-    from .provision import ModelError
+    from assistant.answer.assistant import EmptyQuestion, UnclearQuestion
+    from assistant.store.index import IndexMismatch, MissingIndex
+    from assistant.store.provision import ModelError
     try:
         return args.func(args)
     except UnclearQuestion as exc:

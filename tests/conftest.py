@@ -15,7 +15,7 @@ CORPUS = ROOT / "corpus"
 def e5_embedder():
     """The real default model (converted once per machine into the user cache)."""
     from assistant.config import Settings
-    from assistant.embed import Embedder
+    from assistant.store.embed import Embedder
     return Embedder(Settings())
 
 

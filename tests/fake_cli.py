@@ -4,18 +4,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import assistant.embed  # noqa: E402
-import assistant.pipeline  # noqa: E402
-from assistant.cli import main  # noqa: E402
 from fakes import FakeEmbedder  # noqa: E402
+
+import assistant.answer.assistant  # noqa: E402
+import assistant.store.embed  # noqa: E402
+from assistant.cli import main  # noqa: E402
 
 
 def fake(settings=None, **_):
     return FakeEmbedder()
 
 
-assistant.embed.Embedder = fake
-assistant.pipeline.Embedder = fake
+assistant.store.embed.Embedder = fake
+assistant.answer.assistant.Embedder = fake
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

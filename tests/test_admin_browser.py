@@ -11,13 +11,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from assistant.users import UserStore
-
 from conftest import CORPUS, ROOT
 from fakes import make_pdf
 from serving import build_index, running_server
 from test_browser import CHROMIUM, FLAGS
+
+from assistant.state.users import UserStore
 
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "korrekt-hest-batteri"

@@ -4,12 +4,12 @@ import subprocess
 import sys
 
 import pytest
-
-from assistant.evaluate import KEYS, evaluate, load_gold, sweep
-from assistant.pipeline import AbstainRule, Assistant, EmptyQuestion
-from assistant.retrieve import Filters
-
 from conftest import CORPUS, ROOT
+
+from assistant.answer.assistant import Assistant, EmptyQuestion
+from assistant.answer.decision import AbstainRule
+from assistant.answer.retrieve import Filters
+from assistant.evaluation.evaluate import KEYS, evaluate, load_gold, sweep
 
 # Regression floors for the test split, set just under the numbers of 2026-11-22 (session 3);
 # quote hit@1 raised on 2026-11-23 after the quote ranker (0.727); abstain accuracy lowered to 0.80

@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from assistant.evaluate import load_gold
-
 from conftest import CORPUS, ROOT
 from serving import build_index, running_server
+
+from assistant.evaluation.evaluate import load_gold
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -188,6 +187,7 @@ def test_markdown_and_html_in_documents_and_metadata_render_as_text_and_nothing_
     """Text, title, type and date of a document carry image syntax and HTML: the chat, the source
     panel and the overview table show the characters, and the page requests nothing off 127.0.0.1."""
     from urllib.parse import urlsplit
+
     from playwright.sync_api import expect
     requests = []
     page.on("request", lambda r: requests.append(r.url))

@@ -1,11 +1,10 @@
 """Cleaning, metadata and chunking on the five seed documents."""
 import pytest
-
-from assistant.chunk import chunk_document
-from assistant.clean import clean_text
-from assistant.index import list_corpus, load_document
-
 from conftest import CORPUS
+
+from assistant.ingest.chunk import chunk_document
+from assistant.ingest.clean import clean_text
+from assistant.ingest.corpus import list_corpus, load_document
 
 CHROME = ["Skip til hoved indholdet", "Let digital adgang", "CVR-nummer", "Har du set",
           "Hjem Om kommunen", "Ring til os", "Skriv til os", "Åbningstider"]

@@ -1,6 +1,6 @@
 """Term coverage: which question words the documents never mention (an abstention signal)."""
-from assistant.coverage import Vocabulary, content_words
-from assistant.pipeline import AbstainRule
+from assistant.answer.decision import AbstainRule
+from assistant.language.vocabulary import Vocabulary, content_words
 
 DOCS = ["Byrådets adfærdskodeks. Vi taler ordentligt på sociale medier.",
         "Alle opgaver løses i fællesskab. Medarbejderne er ambassadører for kommunen.",

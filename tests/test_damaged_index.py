@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from bounded import run_bounded
 from conftest import CORPUS, ROOT
 from damage import DAMAGE, damage

@@ -4,11 +4,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from assistant.evaluate import collapse, load_gold
-from assistant.index import load_corpus
-
 from conftest import ROOT
+
+from assistant.evaluation.evaluate import collapse, load_gold
+from assistant.ingest.corpus import load_corpus
 
 DEV = ROOT / "evals" / "devcorpus"
 EXPECTED = [json.loads(line) for line in (DEV / "expected.jsonl").read_text(encoding="utf-8").splitlines() if line]

@@ -4,12 +4,11 @@ import json
 
 import numpy as np
 import pytest
+from conftest import CORPUS
 
 from assistant.config import Settings
-from assistant.embed import Embedder
-from assistant.provision import ModelError, ensure_e5_model
-
-from conftest import CORPUS
+from assistant.store.embed import Embedder
+from assistant.store.provision import ModelError, ensure_e5_model
 
 
 def corpus_texts(limit=160):

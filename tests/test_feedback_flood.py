@@ -3,23 +3,23 @@ under 60 s and 2 GB; the votes go through FeedbackStore.record as the chat's thu
 import io
 import json
 import os
-import sys
 import shutil
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
-from assistant.evaluate import load_gold
-from assistant.feedback import FeedbackStore, TooManyVotes
-from assistant.limits import Limits
-
 from bounded import run_bounded
 from conftest import ROOT
+
+from assistant.evaluation.evaluate import load_gold
+from assistant.limits import Limits
+from assistant.state.feedback import FeedbackStore, TooManyVotes
 
 QUOTE = {"document": "aalborg-byraad-adfaerdskodeks", "text": "Vi taler ordentligt til hinanden.", "start": 0, "end": 33}
 FLOOD = textwrap.dedent("""
     import json, sys, uuid
-    from assistant.feedback import FeedbackStore, TooManyVotes
+    from assistant.state.feedback import FeedbackStore, TooManyVotes
     store = FeedbackStore(sys.argv[1])
     huge_question = "hvad siger kodekset om sociale medier? " * 250_000        # 10 MB
     huge_quote = {"document": "d", "text": "x" * 2_000_000, "start": 0, "end": 2_000_000}
@@ -104,7 +104,7 @@ def test_a_crash_torn_line_loses_nothing_else(tmp_path):
 
 FULL_DISK = textwrap.dedent("""
     import json, os, resource, signal, sys
-    from assistant.feedback import FeedbackStore
+    from assistant.state.feedback import FeedbackStore
     store = FeedbackStore(sys.argv[1])
     quote = {"document": "d", "text": "Vi taler ordentligt til hinanden.", "start": 0, "end": 33}
     for i in range(5):

@@ -3,12 +3,11 @@
 import re
 
 import pytest
-
-from assistant.audit import AuditLog
-from assistant.gate import Gate, Verdict
-from assistant.index import resolve_current
-
 from webclient import csrf, login, make_site
+
+from assistant.evaluation.gate import Gate, Verdict
+from assistant.state.audit import AuditLog
+from assistant.store.index import resolve_current
 
 NEW_POLICY = ("Retningslinjer for hjemmearbejde\n\nHjemmearbejde\n\n"
               "Medarbejdere kan arbejde hjemme to dage om ugen efter aftale med lederen.\n")
@@ -74,7 +73,7 @@ def test_gold_regression_blocks_the_automatic_switch_and_the_admin_override_perf
 
 
 def test_gold_sets_from_the_bundled_file_the_feedback_and_the_organisations_own(tmp_path):
-    from assistant.feedback import FeedbackStore
+    from assistant.state.feedback import FeedbackStore
     own = tmp_path / "egen.jsonl"
     own.write_text('{"id": "o1", "question": "hvem behandler krænkelsessager?", '
                    '"relevant": [{"document": "kraenkelser", "text": "trivselsudvalget"}]}\n', encoding="utf-8")

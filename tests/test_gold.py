@@ -1,11 +1,10 @@
 """The gold set is well-formed and every gold text really occurs in its document."""
 import pytest
-
-from assistant.chunk import chunk_document
-from assistant.evaluate import collapse, load_gold
-from assistant.index import list_corpus, load_document
-
 from conftest import CORPUS, ROOT
+
+from assistant.evaluation.evaluate import collapse, load_gold
+from assistant.ingest.chunk import chunk_document
+from assistant.ingest.corpus import list_corpus, load_document
 
 DEV, TEST = ROOT / "evals" / "dev.jsonl", ROOT / "evals" / "test.jsonl"
 

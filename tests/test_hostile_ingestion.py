@@ -6,9 +6,8 @@ import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
 import hostile_files as hf
+import pytest
 from bounded import run_bounded
 from conftest import CORPUS, ROOT
 
@@ -40,7 +39,7 @@ def test_hostile_file_is_refused_within_bounds_and_the_rest_is_indexed(case, hos
         assert limit in reasons[fname], reasons                         # named with the limit it hit
     else:
         assert fname in reasons or Path(fname).stem in summary["added"]
-    from assistant.index import Index
+    from assistant.store.index import Index
     index = Index.load(tmp_path / "index")
     assert all(len(h) <= 200 for c in index.chunks for h in c.headings)
 
@@ -133,6 +132,6 @@ def test_hostile_sidecars_are_refused_or_recorded_unknown_with_file_and_field(tm
             assert "\n" not in reason and len(reason) < 300, (stem, reason)
         else:
             assert f"{stem}.txt" in unknown and "organisation" in unknown[f"{stem}.txt"], (stem, summary["unknown"])
-    from assistant.index import Index
+    from assistant.store.index import Index
     index = Index.load(tmp_path / "index")
     assert not any("Hemmelig" in d.title for d in index.documents.values())

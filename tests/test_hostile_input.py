@@ -3,13 +3,13 @@ import io
 import os
 
 import pytest
-
-from assistant.config import Settings
-from assistant.index import Index, build_index
-from assistant.text_da import Analyzer
-
 from conftest import CORPUS
 from fakes import FakeEmbedder, make_pdf
+
+from assistant.config import Settings
+from assistant.language.danish import Analyzer
+from assistant.store.build import build_index
+from assistant.store.index import Index
 
 
 def pdf_bytes(tmp_path, pages):
@@ -32,7 +32,7 @@ def hostile(tmp_path):
     w.encrypt("hemmelig")
     with open(corpus / "krypteret.pdf", "wb") as f:
         w.write(f)
-    from reportlab.pdfgen import canvas                      # a drawing, no text layer (a "scan")
+    from reportlab.pdfgen import canvas  # a drawing, no text layer (a "scan")
     c = canvas.Canvas(str(corpus / "scanning.pdf"))
     c.rect(100, 100, 300, 400, fill=1)
     c.showPage()

@@ -6,7 +6,6 @@ import sys
 import threading
 
 import pytest
-
 from bounded import run_bounded
 from conftest import CORPUS, ROOT
 from damage import DAMAGE, point_current_at, point_current_at_itself

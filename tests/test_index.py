@@ -5,13 +5,13 @@ import subprocess
 import sys
 
 import pytest
-
-from assistant.config import Settings
-from assistant.index import Index, IndexMismatch, MissingIndex, build_index, resolve_current
-from assistant.retrieve import retrieve
-
 from conftest import CORPUS, ROOT
 from fakes import FakeEmbedder, make_pdf
+
+from assistant.answer.retrieve import retrieve
+from assistant.config import Settings
+from assistant.store.build import build_index
+from assistant.store.index import Index, IndexMismatch, MissingIndex, resolve_current
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_cli_index_twice_with_real_model(tmp_path):
 
 
 def test_build_without_switch_leaves_current_and_switch_version_swaps_it(corpus, tmp_path):
-    from assistant.index import switch_version
+    from assistant.store.build import switch_version
     root = tmp_path / "index"
     first, _ = build(corpus, root)
     (corpus / "aalborg-kommune-ledelsespolitik.txt").unlink()

@@ -2,14 +2,13 @@
 import re
 
 import pytest
-
-from assistant.evaluate import collapse, load_gold
-from assistant.evaluate_ingest import evaluate_ingest
-from assistant.index import load_corpus
-from assistant.load import read_document
-from assistant.meta import MetadataError, read_catalogue
-
 from conftest import ROOT
+
+from assistant.evaluation.evaluate import collapse, load_gold
+from assistant.evaluation.ingest import evaluate_ingest
+from assistant.ingest.corpus import load_corpus
+from assistant.ingest.load import read_document
+from assistant.ingest.metadata import MetadataError, read_catalogue
 
 DEV = ROOT / "evals" / "devcorpus"
 
@@ -76,7 +75,7 @@ def test_pdf_quotes_have_the_right_page():
 def test_pdf_sections_come_from_the_type_and_cover_lines_are_text():
     """An office PDF has no heading tags: its headings are found from the type size, so a passage cites
     its numbered section; the adoption line on the cover is text that can be quoted, not a section."""
-    from assistant.chunk import chunk_document
+    from assistant.ingest.chunk import chunk_document
     docs = {d.id: d for d, _ in load_corpus(DEV)[0]}
     chunks = chunk_document(docs["personalepolitik-fjordby"], 900, 1)
     [pool] = [c for c in chunks if "15.000 kr." in c.text]
@@ -94,7 +93,7 @@ def test_pdf_tables_are_read_row_by_row():
     """pypdf reads a table cell by cell, so an office PDF's rows used to run together into one paragraph
     and its bold header row became a section. Each row is now one line, its cells joined by ' | ' as in
     HTML and Word tables, so a row can be quoted on its own, under the section the table stands in."""
-    from assistant.chunk import chunk_document
+    from assistant.ingest.chunk import chunk_document
     text = read_document(DEV / "forvaltningsstyrelsen-etik-gaver-bijob.pdf").pages[1]
     lines = text.split("\n")
     assert "Situation | Må du tage imod? | Hvad skal du gøre?" in lines
@@ -127,7 +126,7 @@ def test_unknown_metadata_is_listed_and_a_catalogue_line_fixes_it(tmp_path):
     loaded, _ = load_corpus(corpus)
     doc, meta = loaded[0]
     assert doc.organisation == "Ukendt organisation" and "organisation" in meta.unknown()
-    from assistant.meta import catalogue_line
+    from assistant.ingest.metadata import catalogue_line
     line = catalogue_line("pol-x-stress.txt", meta)
     assert line.startswith("pol-x-stress.txt,<organisation>,Politik om stress")
     (corpus / "katalog.csv").write_text("file,organisation,title,type,date,url\n"
@@ -139,9 +138,10 @@ def test_unknown_metadata_is_listed_and_a_catalogue_line_fixes_it(tmp_path):
 
 
 def test_index_prints_the_unknown_metadata_list(tmp_path):
-    from assistant.config import Settings
-    from assistant.index import build_index
     from fakes import FakeEmbedder
+
+    from assistant.config import Settings
+    from assistant.store.build import build_index
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "gaver.txt").write_text("Regler for gaver\n\nDu må ikke modtage gaver fra borgere, der har en sag hos os.\n",

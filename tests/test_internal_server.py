@@ -10,11 +10,10 @@ import uuid
 
 import httpx
 import pytest
-
-from assistant.users import UserStore
-
 from conftest import CORPUS
 from serving import ask, build_index, content_text, running_server
+
+from assistant.state.users import UserStore
 
 TITLE = "Procedure ved krænkende adfærd"
 SENTENCES = [

@@ -9,12 +9,12 @@ import threading
 import time
 
 import pytest
-
-from assistant.index import Index, load_corpus, resolve_current
-from assistant.pipeline import Assistant
-
 from conftest import CORPUS, ROOT
 from serving import ask, build_index, running_server
+
+from assistant.answer.assistant import Assistant
+from assistant.ingest.corpus import load_corpus
+from assistant.store.index import Index, resolve_current
 
 QUESTION = "hvad siger kodekset om sociale medier?"
 QUOTE = "Vi taler og skriver ordentligt til, om og med hinanden"

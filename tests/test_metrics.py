@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from assistant.coverage import Coverage
-from assistant.evaluate import Gold, auc, load_gold, mrr_at, ndcg_at, rate, recall_at, summarise
-from assistant.pipeline import AbstainRule
+from assistant.answer.decision import AbstainRule
+from assistant.evaluation.evaluate import Gold, auc, load_gold, mrr_at, ndcg_at, rate, recall_at, summarise
+from assistant.language.vocabulary import Coverage
 
 
 def test_recall_mrr_ndcg_on_a_known_ranking():

@@ -1,10 +1,11 @@
 """Property-based tests (hypothesis) for cleaning and chunking."""
 import unicodedata
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from assistant.chunk import chunk_document, split_units
-from assistant.clean import clean_text
+from assistant.ingest.chunk import chunk_document, split_units
+from assistant.ingest.clean import clean_text
 from assistant.types import Document
 
 WORDS = ["vi", "taler", "ordentligt", "til", "hinanden", "byrådet", "respekt", "tillid", "æøå", "Ærlighed",

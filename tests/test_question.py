@@ -1,11 +1,12 @@
 """Question analysis and candidate quotes: the pieces the ranker works with."""
 import numpy as np
 
-from assistant.extract import candidate_spans, select_quotes, sentences
-from assistant.orgs import Registry
-from assistant.question import analyse, answer_kind, answer_unit, list_size, quantity_unit
-from assistant.scope import ScopeReader
-from assistant.text_da import Analyzer
+from assistant.answer.extract import select_quotes
+from assistant.answer.question import analyse, answer_kind, answer_unit, list_size, quantity_unit
+from assistant.answer.scope import ScopeReader
+from assistant.ingest.organisations import Registry
+from assistant.ingest.sentences import candidate_spans, sentences
+from assistant.language.danish import Analyzer
 from assistant.types import Chunk, Hit
 
 ALIASES = {"Ishøj Kommune": {"Ishøj", "Ishøjs", "Ishøj Kommunes"},
@@ -57,7 +58,7 @@ def test_a_contact_question_names_the_form_of_the_contact_and_a_meaning_question
 
 
 def test_a_contact_candidate_of_the_form_asked_for_is_marked():
-    from assistant.rank import FEATURES, features
+    from assistant.answer.rank import FEATURES, features
     from assistant.types import Document
     doc = Document("d", "d.txt", "x", "Politikerhotline", "X Kommune", "vejledning", None)
     texts = ["Du kan også skrive til hotline@x.dk.", "Hotlinen har telefon 33 41 27 00 på hverdage."]
@@ -71,7 +72,7 @@ def test_a_contact_candidate_of_the_form_asked_for_is_marked():
 
 
 def test_the_candidate_holding_the_rarest_focus_term_is_marked():
-    from assistant.rank import FEATURES, features
+    from assistant.answer.rank import FEATURES, features
     from assistant.types import Document
     doc = Document("d", "d.txt", "x", "Rejser", "X Kommune", "retningslinjer", None)
     texts = ["Alle tjenesterejser skal godkendes af din nærmeste leder.",
@@ -85,7 +86,7 @@ def test_the_candidate_holding_the_rarest_focus_term_is_marked():
 
 
 def test_the_quantity_a_number_question_asks_for_and_the_candidates_that_hold_it():
-    from assistant.rank import FEATURES, features
+    from assistant.answer.rank import FEATURES, features
     from assistant.types import Document
     assert quantity_unit("Hvor hurtigt skal lederen svare på en ansøgning?") == "duration"
     assert quantity_unit("Hvor dyr må en gave være?") == "amount"
@@ -173,7 +174,8 @@ def test_a_list_is_one_candidate_with_its_lead_in_and_a_leaning_sentence_brings_
 
 def test_selection_does_not_repeat_a_sentence_inside_a_chosen_list():
     import numpy as np
-    from assistant.extract import Scored
+
+    from assistant.answer.extract import Scored
     text = "Vi bygger på:\n• tillid mellem leder og medarbejder\n• åbenhed om beslutninger"
     spans = candidate_spans(_hit(text), 0)
     hit = _hit(text)
@@ -185,7 +187,7 @@ def test_selection_does_not_repeat_a_sentence_inside_a_chosen_list():
 
 
 def test_a_chosen_sentence_takes_along_its_neighbour_when_the_ranker_is_torn_between_them():
-    from assistant.extract import Scored
+    from assistant.answer.extract import Scored
     text = ("Gaver over 400 kr. skal registreres i gaveregistret. Gaven tilhører herefter kommunen. "
             "Spørg din leder, hvis du er i tvivl.\nVi holder fast i reglerne hvert år.")
     hit = _hit(text)

@@ -2,13 +2,12 @@
 import json
 
 import numpy as np
-
-from assistant.config import Settings
-from assistant.pipeline import Assistant
-from assistant.rank import FEATURES, WEIGHTS_PATH, Ranker, load_ranker
-from assistant.train_ranker import train
-
 from conftest import ROOT
+
+from assistant.answer.assistant import Assistant
+from assistant.answer.rank import FEATURES, WEIGHTS_PATH, Ranker, load_ranker
+from assistant.config import Settings
+from assistant.evaluation.training import train
 
 
 def test_shipped_weights_load_and_score_every_feature():
@@ -83,7 +82,7 @@ def test_shipped_weights_are_what_train_ranker_produces(tmp_path, e5_embedder, m
 
 
 def test_the_penalty_is_the_strongest_within_one_question_of_the_best():
-    from assistant.train_ranker import choose_C
+    from assistant.evaluation.training import choose_C
     n = 810
     assert choose_C({0.1: 550 / n, 0.3: 554 / n, 1.0: 555 / n}, n) == 0.3      # one question apart: noise
     assert choose_C({0.1: 550 / n, 0.3: 553 / n, 1.0: 555 / n}, n) == 1.0      # two apart: the better one

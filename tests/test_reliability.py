@@ -7,13 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from assistant.evaluate import load_gold
-from assistant.pipeline import Assistant
-from assistant.ui import answer_markdown
-
 from conftest import CORPUS, ROOT
 from serving import ask, build_index, content_text, running_server
+
+from assistant.answer.assistant import Assistant
+from assistant.evaluation.evaluate import load_gold
+from assistant.web.chat import answer_markdown
 
 GUARD = Path(__file__).parent / "netguard"
 

@@ -2,13 +2,12 @@
 import shutil
 
 import pytest
-
-from assistant.config import Settings
-from assistant.index import build_index as build_in_process
-from assistant.text_da import Analyzer
-
 from conftest import CORPUS
 from serving import ask, build_index, running_server
+
+from assistant.config import Settings
+from assistant.language.danish import Analyzer
+from assistant.store.build import build_index as build_in_process
 
 QUESTION = "hvad siger kodekset om sociale medier?"
 OLD = "Vi taler og skriver ordentligt til, om og med hinanden ved møder, uden for møder og på sociale medier"

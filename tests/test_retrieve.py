@@ -1,13 +1,13 @@
 """Filtered retrieval: the fused ranking within an organisation, without one, or of one document type
 is the whole ranking with the other chunks struck out (fake embedder)."""
 import pytest
-
-from assistant.config import Settings
-from assistant.index import Index, build_index
-from assistant.retrieve import Filters, retrieve, rrf
-
 from conftest import CORPUS
 from fakes import FakeEmbedder
+
+from assistant.answer.retrieve import Filters, retrieve, rrf
+from assistant.config import Settings
+from assistant.store.build import build_index
+from assistant.store.index import Index
 
 QUESTIONS = ("hvad siger kodekset om sociale medier?", "må jeg tage imod gaver?",
              "hvordan håndteres fortrolige oplysninger", "ytringsfrihed for ansatte")

@@ -6,12 +6,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import CORPUS, ROOT
 
 from assistant.config import Settings
-from assistant.embed import Embedder
-from assistant.index import Index, build_index, passage_text
-
-from conftest import CORPUS, ROOT
+from assistant.store.build import build_index
+from assistant.store.embed import Embedder
+from assistant.store.index import Index, passage_text
 
 GOLD = [ROOT / "evals" / "dev.jsonl", ROOT / "evals" / "test.jsonl"]
 
@@ -55,7 +55,7 @@ def test_stored_candidate_vectors_match_the_reference(real_index):
     index = Index.load(root)
     store = index.spans
     assert store is not None and len(store) > 100
-    from assistant.spanstore import chunk_span_texts
+    from assistant.store.spans import chunk_span_texts
     texts = chunk_span_texts(index.chunks)[:64]
     got = store.get(texts)
     assert set(got) == set(texts)
@@ -113,7 +113,7 @@ def test_latin_tokenizer_gives_the_full_tokenizers_ids(e5_embedder):
 
     from tokenizers import Tokenizer
 
-    from assistant.embed import OnnxEncoder
+    from assistant.store.embed import OnnxEncoder
 
     encoder = OnnxEncoder(e5_embedder.encoder._dir)
     danish = eval_questions() + [line for f in sorted(CORPUS.glob("*.txt"))

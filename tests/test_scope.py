@@ -3,12 +3,12 @@ import json
 import re
 
 import pytest
-
-from assistant.index import load_corpus, organisation_registry
-from assistant.orgs import Registry, alias_forms
-from assistant.scope import ScopeReader, genitive
-
 from conftest import ROOT
+
+from assistant.answer.scope import ScopeReader, genitive
+from assistant.ingest.corpus import load_corpus
+from assistant.ingest.organisations import Registry, alias_forms
+from assistant.store.index import organisation_registry
 
 ORGS = ["Ishøj Kommune", "Brøndby Kommune", "Stevns Kommune", "Aarhus Kommune", "Albertslund Kommune",
         "Københavns Kommune", "Kommunernes Landsforening", "Vejen Kommune", "Vesterå Kommune",

@@ -4,11 +4,10 @@ import subprocess
 import sys
 
 import pytest
-
-from assistant.pipeline import Assistant
-from assistant.retrieve import Filters
-
 from conftest import CORPUS, ROOT
+
+from assistant.answer.assistant import Assistant
+from assistant.answer.retrieve import Filters
 
 SOCIAL = "Vi taler og skriver ordentligt til, om og med hinanden ved møder, uden for møder og på sociale medier"
 

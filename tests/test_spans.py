@@ -3,14 +3,15 @@ import shutil
 
 import numpy as np
 import pytest
-
-from assistant.config import Settings
-from assistant.index import Index, build_index, resolve_current
-from assistant.pipeline import NEVER_ABSTAIN, Assistant
-from assistant.spanstore import KEYS, VECTORS, SpanStore, chunk_span_texts
-
 from conftest import CORPUS
 from fakes import FakeEmbedder
+
+from assistant.answer.assistant import Assistant
+from assistant.answer.decision import NEVER_ABSTAIN
+from assistant.config import Settings
+from assistant.store.build import build_index
+from assistant.store.index import Index, resolve_current
+from assistant.store.spans import KEYS, VECTORS, SpanStore, chunk_span_texts
 
 QUESTIONS = ["hvad siger kodekset om sociale medier?", "må jeg modtage gaver?",
              "hvordan håndterer vi konflikter?", "hvad er tavshedspligt?"]

@@ -2,14 +2,13 @@
 import html
 
 import pytest
-
-from assistant.scope import Scope
-from assistant.types import Answer, Document, OrgAnswer, Quote
-from assistant.ui import answer_markdown, answer_messages, comparison_html, source_html, why_html
-from assistant.why import Why
-
 from conftest import CORPUS
 from serving import ask, build_index, running_server
+
+from assistant.answer.scope import Scope
+from assistant.answer.why import Why
+from assistant.types import Answer, Document, OrgAnswer, Quote
+from assistant.web.chat import answer_markdown, answer_messages, comparison_html, source_html, why_html
 
 
 def test_document_and_question_html_render_as_text():

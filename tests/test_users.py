@@ -4,11 +4,10 @@ import subprocess
 import sys
 
 import pytest
-
-from assistant.audit import AuditLog
-from assistant.users import UserError, UserStore, file_mode
-
 from conftest import ROOT
+
+from assistant.state.audit import AuditLog
+from assistant.state.users import UserError, UserStore, file_mode
 
 PASSWORD = "korrekt-hest-batteri"
 

@@ -5,15 +5,15 @@ import json
 import shutil
 
 import pytest
-
-from assistant.config import Settings
-from assistant.index import Index, build_index
-from assistant.meta import MetadataError, read_catalogue
-from assistant.pipeline import Assistant
-from assistant.retrieve import Filters, retrieve
-
 from conftest import CORPUS
 from fakes import FakeEmbedder
+
+from assistant.answer.assistant import Assistant
+from assistant.answer.retrieve import Filters, retrieve
+from assistant.config import Settings
+from assistant.ingest.metadata import MetadataError, read_catalogue
+from assistant.store.build import build_index
+from assistant.store.index import Index
 
 SECRET = "Krænkelsessager behandles af trivselsudvalget inden for ti arbejdsdage"
 INTERNAL_DOC = ("Procedure ved krænkende adfærd\n\nBehandling\n\n"
@@ -118,8 +118,9 @@ def test_feedback_export_leaves_out_votes_on_internal_quotes(corpus, tmp_path):
     import subprocess
     import sys
 
-    from assistant.feedback import FeedbackStore
     from conftest import ROOT
+
+    from assistant.state.feedback import FeedbackStore
     build(corpus, tmp_path / "index")
     data = tmp_path / "data"
     store = FeedbackStore(data)

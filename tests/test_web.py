@@ -5,12 +5,11 @@ import json
 import re
 
 import pytest
-
-from assistant.audit import AuditLog
-from assistant.index import Index, resolve_current
-
 from fakes import FakeEmbedder, make_pdf
 from webclient import PASSWORD, csrf, login, make_site
+
+from assistant.state.audit import AuditLog
+from assistant.store.index import Index, resolve_current
 
 NEW_POLICY = ("Retningslinjer for hjemmearbejde\n\nHjemmearbejde\n\n"
               "Medarbejdere kan arbejde hjemme to dage om ugen efter aftale med lederen.\n")

@@ -3,12 +3,12 @@ import html
 import re
 import shutil
 
-from assistant.config import Settings
-from assistant.index import build_index
-from assistant.pipeline import Assistant
-from assistant.users import UserStore
-
 from conftest import CORPUS
+
+from assistant.answer.assistant import Assistant
+from assistant.config import Settings
+from assistant.state.users import UserStore
+from assistant.store.build import build_index
 
 PASSWORD = "korrekt-hest-batteri"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -18,7 +18,7 @@ def make_site(tmp_path, embedder, extra=None, gate=None, require_login=False):
     """corpus (bundled + ``extra`` {name: text}), index built, users hanne (admin) and ole (staff)."""
     from fastapi.testclient import TestClient
 
-    from assistant.web import create_app
+    from assistant.web.app import create_app
     corpus, index, data = tmp_path / "corpus", tmp_path / "index", tmp_path / "data"
     shutil.copytree(CORPUS, corpus)
     for name, text in (extra or {}).items():

@@ -21,7 +21,7 @@ is only normalised as far as its metadata goes):
 3. Writes gold.jsonl: gold/*.jsonl concatenated (files sorted, lines in order), plus "fold", the
    organisation used for leave-one-organisation-out evaluation.
 4. Validates the sources and gold lines (check_src.py) and exits 1 on problems.
-5. Verifies: loads every rendered file with assistant.index.load_document and prints, per document, how
+5. Verifies: loads every rendered file with assistant.ingest.corpus.load_document and prints, per document, how
    many of its gold texts are found in the cleaned text and which chrome strings survived cleaning.
    Misses caused by the project's ingestion (PDF hyphenation, two columns, DOCX tables, ...) are
    reported but do not change the exit status.
@@ -450,7 +450,7 @@ def office_to_pdf(jobs: list[tuple[bytes, Path, dict]]) -> list[str]:
 def normalise_pdf(data: bytes, meta: dict) -> bytes:
     """Fixed dates and ID in a LibreOffice PDF (title/author come from the DOCX core properties)."""
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ByteStringObject, NameObject, TextStringObject, ArrayObject
+    from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
     reader = PdfReader(io.BytesIO(data))
     writer = PdfWriter(clone_from=reader)
@@ -590,8 +590,17 @@ def build_report_pdf(meta: dict, blocks: list[tuple], chrome: Chrome) -> bytes:
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas as rl_canvas
-    from reportlab.platypus import (BaseDocTemplate, Frame, NextPageTemplate, PageBreak, PageTemplate,
-                                    Paragraph, Spacer, Table, TableStyle)
+    from reportlab.platypus import (
+        BaseDocTemplate,
+        Frame,
+        NextPageTemplate,
+        PageBreak,
+        PageTemplate,
+        Paragraph,
+        Spacer,
+        Table,
+        TableStyle,
+    )
 
     features = set(meta["features"])
     doc_id = meta["id"]
@@ -1078,8 +1087,8 @@ def validate(root: Path) -> int:
 
 def verify(root: Path) -> None:
     sys.path.insert(0, str(REPO))
-    from assistant.evaluate import collapse as eval_collapse
-    from assistant.index import load_document
+    from assistant.evaluation.evaluate import collapse as eval_collapse
+    from assistant.ingest.corpus import load_document
 
     exp_path, gold_path = OUT / "expected.jsonl", OUT / "gold.jsonl"
     if not exp_path.exists() or not gold_path.exists():
@@ -1092,7 +1101,7 @@ def verify(root: Path) -> None:
             for r in g.get("relevant") or []:
                 wanted.setdefault(r["document"], []).append((g["id"], r["text"]))
     tot_found = tot = tot_chrome = 0
-    print("\nverify (assistant.index.load_document):")
+    print("\nverify (assistant.ingest.corpus.load_document):")
     for row in expected:
         path = OUT / row["file"]
         texts = wanted.get(row["id"], [])

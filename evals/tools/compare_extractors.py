@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluate import load_gold  # noqa: E402
+from assistant.evaluation.evaluate import load_gold  # noqa: E402
 
 CORPUS = ROOT / "evals" / "devcorpus"
 
@@ -51,7 +51,8 @@ def pdfplumber_text(path: Path) -> str:
 
 def trafilatura_text(**settings):
     import trafilatura
-    from assistant import load
+
+    from assistant.ingest import load
 
     def extract(path: Path) -> str:
         original = trafilatura.extract

@@ -36,9 +36,9 @@ def main() -> int:
     step("+ numpy, faiss")
     import gradio  # noqa: F401
     step("+ gradio")
-    from assistant.bench import bench_questions
-    from assistant.pipeline import Assistant
-    from assistant.text_da import Analyzer
+    from assistant.answer.assistant import Assistant
+    from assistant.evaluation.bench import bench_questions
+    from assistant.language.danish import Analyzer
     step("+ assistant package")
     assistant = Assistant(index_dir=Path(args.index))
     assistant.embedder.embed_queries(["query"])

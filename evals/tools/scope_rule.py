@@ -27,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluate import load_gold  # noqa: E402
-from assistant.pipeline import Assistant  # noqa: E402
-from assistant.retrieve import Filters  # noqa: E402
-from assistant.scoped import Ask, CoverRule  # noqa: E402
+from assistant.answer.assistant import Assistant  # noqa: E402
+from assistant.answer.per_organisation import Ask, CoverRule  # noqa: E402
+from assistant.answer.retrieve import Filters  # noqa: E402
+from assistant.evaluation.evaluate import load_gold  # noqa: E402
 
 
 def judged(assistant, gold):

@@ -41,11 +41,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from assistant.answer.assistant import Assistant  # noqa: E402
+from assistant.answer.rank import FEATURES  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.embed import Embedder  # noqa: E402
-from assistant.pipeline import Assistant  # noqa: E402
-from assistant.rank import FEATURES  # noqa: E402
-from assistant.train_ranker import Example, development_examples, leave_one_out  # noqa: E402
+from assistant.evaluation.training import Example, development_examples, leave_one_out  # noqa: E402
+from assistant.store.embed import Embedder  # noqa: E402
 
 
 def examples(work: Path) -> list[Example]:
@@ -61,7 +61,8 @@ def tune(train: list[Example], side: str, lora: bool, epochs: int, top_layers: i
     """The tuned model (sentence-transformers), trained on ``train``'s questions."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from assistant.provision import ensure_e5_model
+
+    from assistant.store.provision import ensure_e5_model
     torch.manual_seed(0)
     rng = random.Random(0)
     model = SentenceTransformer(str(ensure_e5_model().path), device="cpu")

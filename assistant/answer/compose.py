@@ -1,0 +1,112 @@
+"""The answer in Danish: verbatim quotes grouped by organisation and document, with citations."""
+from __future__ import annotations
+
+from assistant.answer.scope import genitive
+from assistant.types import Document, Quote
+
+NOT_FOUND = "Det kan jeg ikke finde et svar på i de dokumenter, jeg kender."
+NOT_COVERED = (NOT_FOUND + " Jeg citerer kun fra kodekser og politikker, "
+               "og ingen af dem ser ud til at dække spørgsmålet.")
+
+
+def section_label(q: Quote) -> str:
+    return q.heading or "Indledning"
+
+
+def citation(q: Quote) -> str:
+    parts = [q.organisation, q.title, section_label(q)]
+    if q.page:
+        parts.append(f"side {q.page}")
+    return " · ".join(parts)
+
+
+def group_by_document(quotes) -> dict[tuple[str, str], list[Quote]]:
+    """Quotes per (organisation, title), documents in order of their best quote."""
+    groups: dict[tuple[str, str], list[Quote]] = {}
+    for q in quotes:
+        groups.setdefault((q.organisation, q.title), []).append(q)
+    return groups
+
+
+def agreement_line(groups: dict) -> str | None:
+    return f"{len(groups)} dokumenter siger noget om det:" if len(groups) > 1 else None
+
+
+def missing_line(missing) -> str | None:
+    return ("Ingen af dokumenterne nævner: " + ", ".join(f"«{w}»" for w in missing) + ".") if missing else None
+
+
+def quote_lines(q: Quote) -> list[str]:
+    """A quote as a Markdown quote; a list quote keeps its lines."""
+    return [f"> {ln}" for ln in q.text.split("\n") if ln.strip()]
+
+
+def compose(quotes: list[Quote], notes: list[str]) -> str:
+    lines = list(notes)
+    groups = group_by_document(quotes)
+    if agreed := agreement_line(groups):
+        lines.append(agreed)
+    for (org, title), qs in groups.items():
+        lines.append(f"\n**{org} – {title}**")
+        for q in qs:
+            lines.extend(quote_lines(q))
+            lines.append(f"— {citation(q)}")
+    return "\n".join(lines).strip()
+
+
+def compose_not_covered(related: list[Quote], notes: list[str], missing: tuple[str, ...] = ()) -> str:
+    lines = list(notes) + [NOT_COVERED]
+    if missing:
+        lines.append(missing_line(missing))
+    if related:
+        lines.append("\nMåske relateret:")
+        for q in related:
+            lines.append(f"- {q.text[:160]}{'…' if len(q.text) > 160 else ''} ({citation(q)})")
+    return "\n".join(lines).strip()
+
+
+def make_quote(doc: Document, heading: str, start: int, end: int, score: float) -> Quote:
+    return Quote(document=doc.id, title=doc.title, organisation=doc.organisation, doc_type=doc.doc_type,
+                 heading=heading, start=start, end=end, page=doc.page_at(start),
+                 text=doc.text[start:end], score=round(float(score), 4))
+
+
+# ------------------------------------------------------------------ organisation scope (assistant/scoped.py)
+
+def not_mentioned(organisation: str, topic: str | None, missing: tuple[str, ...] = ()) -> str:
+    """ "Ishøj Kommunes dokumenter nævner ikke sociale medier." (the topic when the question has one)."""
+    whose = genitive(organisation)
+    if topic:
+        return f"{whose} dokumenter nævner ikke {topic}."
+    if missing:
+        return f"{whose} dokumenter nævner ikke " + ", ".join(f"«{w}»" for w in missing) + "."
+    return f"{whose} dokumenter nævner det ikke."
+
+
+def compose_not_in_scope(notes: list[str], understood: str | None, said: list[str], others: list[Quote],
+                         related: list[Quote]) -> str:
+    """The named organisations do not cover it: say so, then what other organisations say, labelled as theirs."""
+    lines = list(notes) + ([understood] if understood else []) + said
+    if others:
+        lines.append("\nDet siger andre organisationer (ikke dem, du spurgte om):")
+        lines.append(compose(others, []))
+    else:
+        lines.append("Det gør ingen af de andre dokumenter heller.")
+        if related:
+            lines.append("\nMåske relateret:")
+            for q in related:
+                lines.append(f"- {q.text[:160]}{'…' if len(q.text) > 160 else ''} ({citation(q)})")
+    return "\n".join(lines).strip()
+
+
+def compose_by_organisation(groups, notes: list[str], understood: str | None) -> str:
+    """A comparison: one section per organisation, its quotes or that it does not mention it."""
+    lines = list(notes) + ([understood] if understood else [])
+    for g in groups:
+        lines.append(f"\n**{g.organisation}**")
+        if not g.quotes:
+            lines.append(g.note)
+        for q in g.quotes:
+            lines.extend(quote_lines(q))
+            lines.append(f"— {citation(q)}")
+    return "\n".join(lines).strip()

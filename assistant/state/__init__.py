@@ -1,0 +1,1 @@
+"""State: the server's accounts, votes and audit log."""

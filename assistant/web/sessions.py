@@ -1,0 +1,153 @@
+"""Who is asking: a small server-side session layer for the browser.
+
+A login creates a random session token (256 bits) kept in server memory with the user's
+name and a CSRF token; the browser holds only the token, in an ``HttpOnly``,
+``SameSite=Strict`` cookie (``Secure`` when the request came over HTTPS). Every request
+looks the user up again in ``users.json``, so a removed user or a changed role takes
+effect at once, and a session ends after ``MAX_AGE`` or ``IDLE`` seconds, on "Log ud", or
+when the server restarts.
+
+Form posts carry the session's CSRF token in a hidden field; the login form, which has
+no session yet, uses a double-submit token (cookie and field must match). Cross-site
+requests carry no session cookie at all (``SameSite=Strict``), so a page elsewhere can
+at most act as an anonymous visitor, who sees public documents only.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from assistant.state.users import ROLE_NAMES, User, UserStore
+
+COOKIE = "kodeks_session"
+LOGIN_COOKIE = "kodeks_login"
+MAX_AGE = 12 * 3600          # a working day, then log in again
+IDLE = 2 * 3600
+LOGIN_FAILURES = 5           # failed logins per (name, address) within LOGIN_WINDOW before a pause
+LOGIN_WINDOW = 15 * 60
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The reader of a page or a question: anonymous, staff or admin."""
+    user: User | None = None
+    csrf: str | None = None
+
+    @property
+    def internal(self) -> bool:
+        """May read internal documents."""
+        return self.user is not None and self.user.reads_internal
+
+    @property
+    def admin(self) -> bool:
+        return self.user is not None and self.user.admin
+
+    @property
+    def label(self) -> str:
+        return f"{self.user.name} ({ROLE_NAMES[self.user.role]})" if self.user else "ikke logget ind"
+
+
+ANONYMOUS = Viewer()
+
+
+@dataclass
+class _Session:
+    name: str
+    csrf: str
+    created: float
+    seen: float
+    flash: list = field(default_factory=list)     # messages for the next admin page, shown once
+
+
+class Sessions:
+    def __init__(self, users: UserStore, clock=time.time):
+        self.users = users
+        self.clock = clock
+        self._s: dict[str, _Session] = {}
+        self._failures: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, user: User) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self._lock:
+            self._expire(now)
+            self._s[token] = _Session(user.name, secrets.token_urlsafe(32), now, now)
+        return token
+
+    def end(self, token: str | None) -> None:
+        with self._lock:
+            self._s.pop(token or "", None)
+
+    def end_user(self, name: str) -> None:
+        with self._lock:
+            for t in [t for t, s in self._s.items() if s.name == name]:
+                del self._s[t]
+
+    def viewer(self, token: str | None) -> Viewer:
+        if not token:
+            return ANONYMOUS
+        now = self.clock()
+        with self._lock:
+            s = self._s.get(token)
+            if s is None:
+                return ANONYMOUS
+            if now - s.created > MAX_AGE or now - s.seen > IDLE:
+                del self._s[token]
+                return ANONYMOUS
+            s.seen = now
+            name, csrf = s.name, s.csrf
+        try:
+            user = self.users.get(name)
+        except ValueError:           # users.json unreadable: nobody is logged in
+            user = None
+        if user is None:
+            self.end(token)
+            return ANONYMOUS
+        return Viewer(user, csrf)
+
+    def viewer_of(self, cookies) -> Viewer:
+        return self.viewer((cookies or {}).get(COOKIE))
+
+    def flash(self, token: str | None, kind: str, text: str) -> None:
+        with self._lock:
+            s = self._s.get(token or "")
+            if s is not None:
+                s.flash.append((kind, text))
+
+    def take_flash(self, token: str | None) -> list[tuple[str, str]]:
+        with self._lock:
+            s = self._s.get(token or "")
+            if s is None:
+                return []
+            out, s.flash = s.flash, []
+            return out
+
+    def _expire(self, now: float) -> None:
+        for t in [t for t, s in self._s.items() if now - s.created > MAX_AGE or now - s.seen > IDLE]:
+            del self._s[t]
+
+    # -- login throttling: a name tried from one address too often waits a while
+    def login_allowed(self, name: str, address: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            times = [t for t in self._failures.get((name, address), []) if now - t < LOGIN_WINDOW]
+            self._failures[(name, address)] = times
+            return len(times) < LOGIN_FAILURES
+
+    def login_failed(self, name: str, address: str) -> None:
+        with self._lock:
+            if len(self._failures) > 10_000:
+                self._failures.clear()
+            self._failures.setdefault((name, address), []).append(self.clock())
+
+    def login_succeeded(self, name: str, address: str) -> None:
+        with self._lock:
+            self._failures.pop((name, address), None)
+
+
+def same_token(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a).encode("utf-8"), str(b).encode("utf-8"))
