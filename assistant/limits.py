@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 MB = 1024 * 1024
 QUESTION_CHARS = 1000      # a question is cut here (the abstention rule was calibrated on ordinary lengths)
+FILTER_CHARS = 200         # an organisation or document-type filter is a name; a longer value is refused before any work
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 
 import pytest
 from bounded import run_bounded
@@ -68,6 +69,37 @@ def test_punctuation_and_template_questions_ask_to_rephrase(client):
     for q in ("???", "%s{0}", "{{ title }}"):
         assert "Omformulér spørgsmålet" in ask(client, q), q
     assert SOCIAL in ask(client, QUESTION)
+
+
+def test_a_huge_organisation_filter_is_refused_at_once_and_stalls_no_one(server, client):
+    """One anonymous request with a 1 MB organisation value (no spaces) used to reach a quadratic
+    pattern search and hold every other request for minutes."""
+    from gradio_client import Client
+    from assistant.web.chat import FILTER_REFUSED
+    start = time.perf_counter()
+    assert SOCIAL in ask(client, QUESTION)
+    normal = time.perf_counter() - start
+    huge, other = {}, {}
+
+    def send_huge():
+        t0 = time.perf_counter()
+        huge["answer"] = ask(Client(server[0], verbose=False), QUESTION, org="Aalborg" + "a" * 2**20)
+        huge["seconds"] = time.perf_counter() - t0
+
+    def ask_parallel():
+        t0 = time.perf_counter()
+        other["answer"] = ask(Client(server[0], verbose=False), QUESTION)
+        other["seconds"] = time.perf_counter() - t0
+
+    threads = [threading.Thread(target=send_huge), threading.Thread(target=ask_parallel)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=600)
+    assert huge["answer"] == FILTER_REFUSED
+    assert SOCIAL in other["answer"]
+    # no stall: both are done within what ten ordinary questions take (before the fix, minutes)
+    assert huge["seconds"] < 10 * normal + 5 and other["seconds"] < 10 * normal + 5, (huge["seconds"], other["seconds"], normal)
 
 
 def test_server_keeps_answering_while_hostile_files_are_indexed(server, client, hostile_dir):

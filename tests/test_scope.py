@@ -6,9 +6,8 @@ import pytest
 from conftest import ROOT
 
 from assistant.answer.scope import ScopeReader, genitive
-from assistant.ingest.corpus import load_corpus
+from assistant.ingest.corpus import load_corpus, organisation_registry
 from assistant.ingest.organisations import Registry, alias_forms
-from assistant.store.index import organisation_registry
 
 ORGS = ["Ishøj Kommune", "Brøndby Kommune", "Stevns Kommune", "Aarhus Kommune", "Albertslund Kommune",
         "Københavns Kommune", "Kommunernes Landsforening", "Vejen Kommune", "Vesterå Kommune",
@@ -133,3 +132,43 @@ def test_alias_forms_strip_only_a_genitive_the_known_aliases_confirm():
     assert {"Aarhus", "Byrådet i Aarhus", "Aarhus Byråd", "Århus"} <= aarhus
     assert not any(word in ("Aarhu", "Aarhuss") for form in aarhus for word in re.findall(r"\w+", form))
     assert "Aarhus' Byråd" in aarhus and "Aarhuss" not in aarhus
+
+
+def test_a_typed_organisation_filter_is_looked_up_among_the_known_names():
+    reg = Registry()
+    for o in ORGS:
+        reg.add(o)
+    assert reg.resolve("ishøj") == "Ishøj Kommune"
+    assert reg.resolve("Byrådet i Ishøj") == "Ishøj Kommune"
+    assert reg.resolve("KL") == "Kommunernes Landsforening"
+    assert reg.resolve("Ishøj Kommunes personalepolitik") is None     # a name, not a text to search
+
+
+def test_a_filter_longer_than_a_name_is_refused_before_any_work():
+    from assistant.answer.retrieve import FilterError, Filters
+    from assistant.limits import FILTER_CHARS
+    assert Filters("a" * FILTER_CHARS).organisation == "a" * FILTER_CHARS
+    with pytest.raises(FilterError, match="organisation filter must be a name of at most"):
+        Filters("a" * (FILTER_CHARS + 1))
+    with pytest.raises(FilterError, match="document type filter"):
+        Filters(None, ["adfærdskodeks"])
+
+
+@pytest.mark.parametrize("piece", ["a", "a.", "a@", "Aa", "a-", "www."])
+def test_finding_organisations_in_a_long_run_without_spaces_grows_linearly(piece):
+    """The address pattern used to restart at every position of a run without spaces (100 KB: 16 s).
+    Four times the text may take about four times as long, not sixteen."""
+    import time
+
+    from assistant.ingest.organisations import find_organisations
+
+    def seconds(n):
+        text = piece * (n // len(piece))
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            find_organisations(text)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert seconds(400_000) < 8 * seconds(100_000) + 0.01

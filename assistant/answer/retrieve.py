@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.limits import FILTER_CHARS
 from assistant.store.index import Index
 from assistant.types import Hit
 
@@ -20,6 +21,10 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
     return scores
+
+
+class FilterError(ValueError):
+    """A filter value that is no name (too long, or not text): refused before any work."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,11 @@ class Filters:
     organisations: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     internal: bool = False            # also internal documents (logged-in staff only)
+
+    def __post_init__(self):
+        for what, value in (("organisation", self.organisation), ("document type", self.doc_type)):
+            if value is not None and (not isinstance(value, str) or len(value) > FILTER_CHARS):
+                raise FilterError(f"the {what} filter must be a name of at most {FILTER_CHARS} characters")
 
     def __bool__(self) -> bool:
         """True when the scope is narrowed (organisation, type, exclusions); visibility is not a choice."""

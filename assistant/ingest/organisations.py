@@ -46,6 +46,10 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"\b([{_UP}][{_LO}]+styrelsen)\b"), "{0}"),
     (re.compile(rf"\b(Kommunernes [{_UP}][{_LO}]+|Danske Regioner)\b"), "{0}"),
 ]
+# E-mail and web addresses (their words are no names). Each alternative may start only where a token
+# starts (the look-behinds), so a long run without spaces is scanned once, not once per position:
+# ``\S+@\S+`` alone is quadratic on 100 KB without spaces.
+_ADDRESS = re.compile(r"(?<!\S)\S*@\S+|(?<![\w/.:])(?:https?://|www\.)\S+|(?<![\w.-])[\w.-]+\.(?:dk|com|org|eu|net)\b")
 _ABBREV = re.compile(rf"\b([{_UP}][\w ]{{3,60}}?)\s*\(([{_UP}]{{2,6}})\)")
 
 
@@ -114,7 +118,7 @@ def find_organisations(text: str) -> Counter:
     found: Counter = Counter()
     mid: Counter = Counter()
     candidates: set[str] = set()
-    plain = re.sub(r"\S+@\S+|\b(?:https?://|www\.)\S+|\b[\w.-]+\.(?:dk|com|org|eu|net)\b", " ", text)
+    plain = _ADDRESS.sub(" ", text)
     lowered = set(re.findall(rf"(?<![{_UP}\w])[{_LO}]+", plain))
     text = _title_case_caps(text)
     for pattern, template in _PATTERNS:
@@ -188,9 +192,11 @@ class Registry:
         return {k: next(iter(v)) for k, v in seen.items() if len(v) == 1 and k}
 
     def resolve(self, name: str) -> str | None:
-        """The canonical organisation a user's words name, or None ("aalborg" -> "Aalborg Kommune")."""
-        table = self.lookup()
-        return table.get(fold(name)) or table.get(fold(canonical(name)))
+        """The canonical organisation a user's words name, or None ("aalborg" -> "Aalborg Kommune").
+
+        A dictionary lookup of the folded words among the known names and their aliases: no pattern
+        search runs on what a user typed."""
+        return self.lookup().get(fold(name))
 
     def to_json(self) -> dict:
         return {k: sorted(v) for k, v in sorted(self.aliases.items())}

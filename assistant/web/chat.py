@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from assistant.answer.assistant import REPHRASE, Assistant, EmptyQuestion, UnclearQuestion
 from assistant.answer.compose import NOT_FOUND, agreement_line, citation, group_by_document, missing_line
-from assistant.answer.retrieve import Filters
+from assistant.answer.retrieve import FilterError, Filters
 from assistant.state.feedback import FeedbackStore, TooManyVotes
 from assistant.types import Quote
 from assistant.web.escape import page_text
@@ -23,6 +23,7 @@ EXAMPLES = [
     "hvordan defineres ledelse",
 ]
 ALL = "Alle"
+FILTER_REFUSED = "Filteret kan ikke bruges: vælg en organisation og en dokumenttype på listerne."
 
 
 def answer_messages(answer) -> list[tuple[str, object]]:
@@ -198,7 +199,11 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None, viewe
         history = list(history or [])
         state = dict(state or {})
         message = str(message or "")
-        filters = Filters(None if org in (ALL, None, "") else org, None if dtype in (ALL, None, "") else dtype)
+        try:
+            filters = Filters(None if org in (ALL, None, "") else org, None if dtype in (ALL, None, "") else dtype)
+        except FilterError:
+            history.append({"role": "assistant", "content": FILTER_REFUSED})
+            return history, "", state, gr.update(), gr.update()
         try:
             answer = assistant.ask(message, replace(filters, internal=viewer_of(request).internal),
                                    previous=state.get("scope"))
