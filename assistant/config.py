@@ -29,9 +29,9 @@ class Settings:
     passage_prefix: str | None = None
     model_cache: Path | None = None     # None: provision.default_cache_dir()
     # embedding runtime: "onnx" (ONNX Runtime, default model only), "torch" (sentence-transformers),
-    # "auto": onnx for the default model, torch otherwise (README, "Speed"); env ASSISTANT_RUNTIME
+    # "auto": onnx for the default model, torch otherwise (docs/architecture.md, "The embedding model and runtime"); env ASSISTANT_RUNTIME
     runtime: str = "auto"
-    # chunking (characters); compared on the dev split (README, "Chunk size"); env ASSISTANT_CHUNK_CHARS
+    # chunking (characters); compared on the dev split (docs/decisions.md, "Retrieval"); env ASSISTANT_CHUNK_CHARS
     chunk_chars: int = 900
     chunk_overlap: int = 1              # bullet items / paragraphs repeated from the previous chunk
     # retrieval

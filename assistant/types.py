@@ -125,7 +125,7 @@ class Answer:
     hits: tuple[Hit, ...] = field(default=(), repr=False, compare=False)
     missing_terms: tuple[str, ...] = ()   # question words no document mentions
     english: bool = False
-    # organisation scope (assistant/scope.py, assistant/scoped.py); empty for an unscoped question
+    # organisation scope (assistant/answer/scope.py, assistant/answer/per_organisation.py); empty for an unscoped question
     understood: str | None = None         # "Jeg har forstået: »…« – kun dokumenter fra Aarhus Kommune."
     by_organisation: tuple[OrgAnswer, ...] = ()   # per organisation: comparisons, and the named organisation
     not_in_scope: tuple[str, ...] = ()    # named organisations whose documents do not cover the question

@@ -187,7 +187,7 @@ class Assistant:
         self.index_dir = Path(index_dir or self.settings.index_dir)
         self.embedder = QueryMemo(embedder or Embedder(self.settings))
         self._abstain = abstain or AbstainRule()
-        self._local = threading.local()           # per-thread abstain rule for one sub-question (scoped.py)
+        self._local = threading.local()           # per-thread abstain rule for one sub-question (answer/per_organisation.py)
         self.span_vectors = SpanVectors(self.embedder)
         self.scoped = ScopedAnswers(self, CoverRule())
         self._reader: tuple[tuple[str, bool], ScopeReader] | None = None
@@ -304,7 +304,7 @@ class Assistant:
         The question is read once (``understand``) into a ``Question`` whose ``scope`` decides whose
         documents answer: a named organisation (or the ``filters`` organisation, given by name or
         alias) restricts the answer to its documents, or says they do not cover it and then quotes
-        others, labelled; a comparison is answered per organisation (``assistant/scoped.py``).
+        others, labelled; a comparison is answered per organisation (``assistant/answer/per_organisation.py``).
         ``previous`` (the previous answer's ``scope``, or its JSON form) lets a follow-up such as
         "hvad med Aarhus?" keep the previous topic.
         """
@@ -432,7 +432,7 @@ class Assistant:
         retraining it does not move the calibrated thresholds) are compared with the question as *queries* too (E5's symmetric mode, meant
         for similarity between two texts of the same kind), not as passages: on the dev split
         this separates answerable from unanswerable questions better than the asymmetric score
-        used for ranking (README, "Abstention").
+        used for ranking (docs/evaluation.md, "Abstention").
         """
         pool = [s for s in scored if s.span.hit_rank < CONFIDENCE_PASSAGES]
         best = sorted(pool, key=lambda s: -s.similarity)[:self.settings.confidence_spans]

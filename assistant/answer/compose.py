@@ -71,7 +71,7 @@ def make_quote(doc: Document, heading: str, start: int, end: int, score: float) 
                  text=doc.text[start:end], score=round(float(score), 4))
 
 
-# ------------------------------------------------------------------ organisation scope (assistant/scoped.py)
+# ------------------------------------------------------------------ organisation scope (assistant/answer/per_organisation.py)
 
 def not_mentioned(organisation: str, topic: str | None, missing: tuple[str, ...] = ()) -> str:
     """ "Ishøj Kommunes dokumenter nævner ikke sociale medier." (the topic when the question has one)."""

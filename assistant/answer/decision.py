@@ -18,7 +18,7 @@ class AbstainRule:
     ``Assistant.confidence``). A question with a specific word that no document mentions ("feriedage") needs a
     higher similarity to be answered than one whose words all occur; English questions
     cannot be checked word by word and have their own threshold. Calibrated on the dev
-    split with `assistant eval --sweep` (README); recalibrate when the model changes.
+    split with `assistant eval --sweep` (docs/evaluation.md, "Abstention"); recalibrate when the model changes.
     """
     plain: float = 0.845
     missing: float = 0.89

@@ -21,8 +21,8 @@ from assistant.types import Hit
 # hit@1 of the ranker alone by the number of passages on the development corpus (481 questions): 3 0.676,
 # 4 0.680, 5 0.701, 6 0.711, 8 0.713, 10 0.721; end to end 4: 0.683, 6: 0.709, 10: 0.718. Six keeps most of
 # the gain at a third of ten's cost on the warm path (extraction +0.13 ms against +0.38 ms over four in
-# the bench; README, "Quote ranking"). The abstention confidence still reads the candidates of the first
-# CONFIDENCE_PASSAGES, the pool its thresholds were calibrated on (pipeline.Assistant.confidence).
+# the bench; docs/ranking.md). The abstention confidence still reads the candidates of the first
+# CONFIDENCE_PASSAGES, the pool its thresholds were calibrated on (answer.assistant.Assistant.confidence).
 QUOTE_PASSAGES = 6
 CONFIDENCE_PASSAGES = 4
 
@@ -108,7 +108,7 @@ def select_quotes(scored: list[Scored], vecs: np.ndarray, max_quotes: int = 3, l
     With ``join``, a chosen sentence takes along the sentence just before or after it in the same
     line when that one is within the margin too (the likelier of the two): when the ranker is torn
     between neighbours, often a condition and its consequence, they are quoted as the one passage
-    they are, not as two quotes or one half (README, "Quote ranking", measures what it costs)."""
+    they are, not as two quotes or one half (docs/ranking.md, measures what it costs)."""
     if not scored:
         return []
     order = sorted(range(len(scored)), key=lambda i: -scored[i].score)

@@ -44,8 +44,8 @@ class CoverRule:
     question (dense similarity) than the organisation's best; or when a word of the question's
     subject ("… om sociale medier") never occurs in the organisation's documents, though it does in
     others', and the other organisations' best candidate quotes are more than ``topic_margin`` closer
-    (``Assistant.confidence``). The numbers were chosen on the development corpus (README,
-    "Organisations"); the second test matters in small corpora, where every organisation has a
+    (``Assistant.confidence``). The numbers were chosen on the development corpus (docs/decisions.md,
+    "Answers"); the second test matters in small corpora, where every organisation has a
     passage among the first ``gate``.
 
     In a comparison the first test leaves the other compared organisations out of "everyone else"

@@ -5,7 +5,7 @@ is described by the features below; a logistic regression trained on the develop
 (``assistant train-ranker``) weighs them. The weights ship as ``assistant/answer/ranker.json``; scoring
 is one dot product per candidate, so the ranker costs next to nothing at question time.
 
-Features, and the failure each one is there for (README, "Quote ranking", has the ablation):
+Features, and the failure each one is there for (docs/ranking.md, has the ablation):
 - dense, dense_rel, sym, sym_rel: meaning. E5's asymmetric (question vs passage) and symmetric
   (both embedded as queries) similarity, raw and relative to the best candidate.
 - focus, bm25: the words that decide the answer. The question's terms weighted by how rare they

@@ -128,7 +128,7 @@ def _restricted(index: Index, qvec: np.ndarray | None, k: int, mode: str, filter
     """``retrieve`` within ``filters``: both rankings exhaustive, then only the allowed chunks, so
     filtered-out chunks cannot crowd the list. The same ranks and fusion as the unrestricted path
     (reciprocal rank over each ranking's allowed chunks), in arrays: a scoped question runs this
-    several times (scoped.py), over every chunk of the index."""
+    several times (answer/per_organisation.py), over every chunk of the index."""
     n = len(index.chunks)
     allowed = index.chunk_mask(filters)
 

@@ -8,7 +8,7 @@ it contains a gold answer text. The test split (evals/test.jsonl) is never read 
 Validation is leave-one-organisation-out: for each organisation the ranker is trained without
 its questions and judged on them, so the reported number was not tuned on the questions it is
 reported on. The regularisation strength is chosen on the same folds; the meaning interaction's
-extra penalty (``INTERACTION_ALPHA``) was chosen on them too (README, "Quote ranking").
+extra penalty (``INTERACTION_ALPHA``) was chosen on them too (docs/ranking.md).
 
     assistant train-ranker                 # writes assistant/answer/ranker.json, prints in-sample and LOO hit@1
     assistant train-ranker --ablation      # LOO hit@1 without each feature group
@@ -73,7 +73,7 @@ def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[
         scope = question.scope
         asked = [(question, Filters(internal=True))]     # the operator's measurement: every document counts
         if len(scope.organisations) == 1 and not scope.compare:
-            # as Assistant.ask quotes a named organisation: the topic, within its documents (scoped.py)
+            # as Assistant.ask quotes a named organisation: the topic, within its documents (answer/per_organisation.py)
             asked = [(question.about, Filters(organisations=scope.organisations, internal=True))]
         elif scope.compare and scope.organisations:
             # as a comparison is answered: each organisation's column is the topic within its documents;
@@ -157,8 +157,8 @@ def save_folds(examples: list[Example], C: float, folder: Path) -> None:
 
 def choose_C(loo: dict[float, float], n: int) -> float:
     """The most regularised C whose leave-one-organisation-out hit@1 is within one question of the best:
-    a difference smaller than that is noise, and the stronger penalty generalises no worse (README,
-    "Quote ranking": C=0.3 and C=1 once tied at 554 and 555 of 810; now C=1 leads by four and is chosen)."""
+    a difference smaller than that is noise, and the stronger penalty generalises no worse (docs/ranking.md;
+    C=0.3 and C=1 once tied at 554 and 555 of 810; now C=1 leads by four and is chosen)."""
     best = max(loo.values())
     return min(C for C, v in loo.items() if v >= best - 1.0 / n - 1e-9)
 

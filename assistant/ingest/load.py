@@ -174,7 +174,7 @@ def _read_pdf(path: Path, data: bytes) -> RawDocument:
 
 
 def pdf_properties(reader) -> dict:
-    """Document info and XMP title/author of a PDF (values only, junk is judged in meta.py)."""
+    """Document info and XMP title/author of a PDF (values only, junk is judged in ingest/metadata.py)."""
     props = {}
     try:
         info = reader.metadata or {}

@@ -9,7 +9,7 @@ Precedence, field by field (the first source that gives a usable value wins):
 4. the file's own metadata: HTML ``<title>``/``og:site_name``/``author``/``dcterms``,
    PDF document info and XMP, DOCX core properties; template junk ("Skabelon",
    "Microsoft Word - …", "Untitled", "Dokument1") is rejected;
-5. the text: the first title-like line, organisations named in it (see orgs.py), and
+5. the text: the first title-like line, organisations named in it (see ingest/organisations.py), and
    adoption or update phrases for the date.
 
 An organisation is never made up: when no source names one it is ``UNKNOWN`` and
@@ -31,7 +31,7 @@ SIDECAR_SUFFIX = ".meta.json"
 CATALOGUE = "katalog.csv"
 FIELDS = ("title", "organisation", "doc_type", "date", "visibility")
 CATALOGUE_COLUMNS = ("file", "organisation", "title", "type", "date", "url", "visibility")
-# Who may read a document: everyone, or logged-in staff only (README, "Roles and visibility").
+# Who may read a document: everyone, or logged-in staff only (README, "Accounts and the administration page").
 PUBLIC, INTERNAL = "offentlig", "intern"
 VISIBILITIES = (PUBLIC, INTERNAL)
 MAX_FIELD_CHARS = 300

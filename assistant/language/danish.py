@@ -59,8 +59,8 @@ def _stopwords() -> frozenset[str]:
 def dictionary_lemma(word: str, lang: str = "da") -> str:
     """simplemma's lemma of ``word``, from its memory-frugal dictionary backend (``low_memory``: the
     front-coded stream decoded on demand instead of a Python dict). Same lemmas as the default backend
-    (checked on 5 401 corpus and question words) for about 80 MB less in every process (README,
-    "Speed"); its slower first lookup of a word (about 20 instead of 3 microseconds) is memoised."""
+    (checked on 5 401 corpus and question words) for about 80 MB less in every process (docs/decisions.md,
+    "Model and runtime"); its slower first lookup of a word (about 20 instead of 3 microseconds) is memoised."""
     import simplemma
     return simplemma.lemmatize(word, lang=lang, low_memory=True)
 

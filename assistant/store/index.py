@@ -11,7 +11,7 @@ Layout of an index root (``index/`` by default)::
     v-.../dense.faiss      FAISS index (exact inner product, or HNSW), ids stable per chunk
     v-.../bm25/            bm25s index over analysed chunk text (JSON + .npy, no pickle)
     v-.../organisations.json  canonical organisation names and their aliases
-    v-.../spans.*.npy      vectors of the candidate quotes (see assistant/spanstore.py)
+    v-.../spans.*.npy      vectors of the candidate quotes (see assistant/store/spans.py)
 
 A build writes a new version into ``.tmp-*`` and then swaps the ``current``
 symlink with an atomic rename, so a reader sees either the old or the new
@@ -109,7 +109,7 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 @functools.lru_cache(maxsize=1)
 def _single_threaded_search() -> None:
     """One question is one query vector: FAISS's OpenMP threads cost more than they save (measured
-    with 1 041 chunks: 12 ms with two threads on a busy machine, 0.03 ms with one; README, "Speed")."""
+    with 1 041 chunks: 12 ms with two threads on a busy machine, 0.03 ms with one; docs/architecture.md)."""
     import faiss
     faiss.omp_set_num_threads(1)
 
@@ -276,7 +276,7 @@ class Index:
     def chunk_mask(self, allows) -> np.ndarray:
         """Which chunks ``allows(document)`` lets through, as a boolean array over chunk positions;
         memoised per ``allows`` (a frozen ``Filters``), as one question asks for the same scope
-        several times (scoped.py) and the next questions for the same filters."""
+        several times (answer/per_organisation.py) and the next questions for the same filters."""
         masks = self._masks
         mask = masks.get(allows)
         if mask is None:

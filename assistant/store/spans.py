@@ -12,7 +12,7 @@ both modes and stores them next to the chunk vectors::
 Vectors are keyed by the text alone, so the store is incremental like the chunks: a build
 reuses every vector of the previous version (same model) and embeds only texts it has not seen.
 At question time the arrays are memory-mapped; a text that is not in the store (a candidate rule
-changed since the build) is embedded on first sight as before (``pipeline.SpanVectors``).
+changed since the build) is embedded on first sight as before (``answer.assistant.SpanVectors``).
 """
 from __future__ import annotations
 

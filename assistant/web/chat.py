@@ -178,7 +178,7 @@ PANEL_JS = ("element.addEventListener('click', (e) => { const b = e.target.close
 
 
 def build_app(assistant: Assistant, feedback: FeedbackStore | None = None, viewer_of=None):
-    """The chat. ``viewer_of(request)`` says who asks (web.py's session layer); without it everyone
+    """The chat. ``viewer_of(request)`` says who asks (web/app.py's session layer); without it everyone
     is anonymous and sees public documents only."""
     import gradio as gr
 

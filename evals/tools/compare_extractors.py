@@ -2,7 +2,7 @@
 
 For every PDF (and HTML page) of evals/devcorpus, the extracted text is searched for the gold answer
 texts that cite that document (case, punctuation and line-end hyphenation ignored). Used for the
-README's choice of pypdf and of trafilatura's settings (section "Ingestion"). The alternatives are not
+the choice of pypdf and of trafilatura's settings (docs/ingestion.md). The alternatives are not
 dependencies of the assistant; install them beside it to run this:
 
     pip install --target /tmp/pdfx pypdfium2 pdfplumber

@@ -2,8 +2,8 @@
 
 Loads what `assistant serve` loads, one step at a time (numpy and FAISS, Gradio, the package, the
 embedding model, the index, the Danish lemma dictionary, the first question, then the eval questions
-asked over and over), and prints the process's RSS (VmRSS from /proc) after each. Used for the README
-section "Speed" (memory). Run after `assistant index`:
+asked over and over), and prints the process's RSS (VmRSS from /proc) after each. Used for docs/decisions.md
+("Model and runtime", memory). Run after `assistant index`:
 
     .venv/bin/python evals/tools/memory_steps.py --index index/
 """

@@ -1,4 +1,4 @@
-"""Does a named organisation's documents cover the question? The CoverRule (assistant/scoped.py) on the
+"""Does a named organisation's documents cover the question? The CoverRule (assistant/answer/per_organisation.py) on the
 development corpus: in sample and leave-one-organisation-out.
 
 For every gold question that names organisations the assistant recognises, each named organisation is
@@ -10,7 +10,7 @@ for each organisation, the rule chosen on the other organisations' questions fro
 10; margin 0.02-0.05; topic margin 0.01-0.03; the most covered organisations kept while at least 90 %
 of those not covering are said so) and scored on its own questions.
 It also prints the quartiles of the meaning similarity of the first quote ("Hvorfor dette citat?",
-assistant/why.py). Used for the README section "Organisations". Run:
+assistant/answer/why.py). Used for docs/decisions.md, "Answers". Run:
 
     assistant index --corpus evals/devcorpus --index /tmp/dev
     .venv/bin/python evals/tools/scope_rule.py --index /tmp/dev

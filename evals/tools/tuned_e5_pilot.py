@@ -1,6 +1,6 @@
 """Would an E5 tuned on the development corpus rank quotes better on organisations it never saw?
 
-A pilot for issue #14 (README, "Quote ranking", "Where the rest of the gap is"), not part of the
+A pilot for issue #14 (docs/ranking.md, docs/decisions.md "The quote ranker"), not part of the
 assistant. The development examples are collected as ``assistant train-ranker`` collects them (the
 same retrieval, the same candidates, the same labels). The organisation folds are split in two halves
 (every other fold, sorted by name). For each half:
