@@ -1,7 +1,7 @@
 """Which text extractor keeps the development corpus's answers: PDF readers and trafilatura settings.
 
 For every PDF (and HTML page) of evals/devcorpus, the extracted text is searched for the gold answer
-texts that cite that document (case, punctuation and line-end hyphenation ignored). Used for the
+texts that cite that document (case, punctuation and line-end hyphenation ignored). Used for
 the choice of pypdf and of trafilatura's settings (docs/ingestion.md). The alternatives are not
 dependencies of the assistant; install them beside it to run this:
 
