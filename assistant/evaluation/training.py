@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from assistant.answer.extract import QUOTE_PASSAGES, gather
 from assistant.answer.rank import FEATURES, WEIGHTS_PATH, Interaction, Ranker, interaction
@@ -114,7 +115,10 @@ def fit(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES,
     # near-collinear features (dense and sym) depending on float noise in the vectors (an index built in
     # other batches gave coefficients 0.05 apart at C=1; at FIT_TOL they agree to 0.0002, for 1.5x the time)
     model = LogisticRegression(C=C, max_iter=20000, tol=FIT_TOL)
-    model.fit(Z, y)
+    # one BLAS thread: on this problem (some 20 000 x 400) OpenBLAS's threads cost more than they
+    # give (a fit takes 1.7 s on one thread, 4.9 s on two; docs/ranking.md)
+    with threadpool_limits(limits=1, user_api="blas"):
+        model.fit(Z, y)
     coef = model.coef_[0]
     inter = (Interaction(qmean, qscale, INTERACTION_ALPHA * coef[len(cols):]) if with_interaction else None)
     return Ranker(tuple(features), mean, scale, coef[:len(cols)], float(model.intercept_[0]), inter)
@@ -132,23 +136,27 @@ def hit_at_1(ranker: Ranker, examples: list[Example]) -> float:
 
 
 def leave_one_out(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES,
-                  with_interaction: bool = True) -> float:
-    """Hit@1 with each organisation judged by a ranker trained without it."""
+                  with_interaction: bool = True, rankers: dict | None = None) -> float:
+    """Hit@1 with each organisation judged by a ranker trained without it (put in ``rankers``, fold ->
+    Ranker, when given: ``save_folds`` writes them without fitting them again)."""
     hits = 0.0
     for fold in sorted({e.fold for e in examples}):
         held = [e for e in examples if e.fold == fold]
         ranker = fit([e for e in examples if e.fold != fold], C, features, with_interaction)
+        if rankers is not None:
+            rankers[fold] = ranker
         hits += hit_at_1(ranker, held) * len(held)
     return hits / len(examples)
 
 
-def save_folds(examples: list[Example], C: float, folder: Path) -> None:
-    """One ranker per organisation, trained without it, for ``assistant eval --fold-rankers``.
+def save_folds(examples: list[Example], C: float, folder: Path, rankers: dict | None = None) -> None:
+    """One ranker per organisation, trained without it, for ``assistant eval --fold-rankers``
+    (``rankers``: those ``leave_one_out`` fitted at ``C``, else fitted here).
     Folds are named as the gold files name them (the development corpus's organisations)."""
     folder.mkdir(parents=True, exist_ok=True)
     table = {}
     for n, fold in enumerate(sorted({e.fold for e in examples})):
-        ranker = fit([e for e in examples if e.fold != fold], C)
+        ranker = (rankers or {}).get(fold) or fit([e for e in examples if e.fold != fold], C)
         name = f"fold-{n:02d}.json"
         (folder / name).write_text(json.dumps(ranker.to_json({"held_out": fold})), encoding="utf-8")
         table[fold.split(":", 1)[1]] = name if fold.startswith("devcorpus:") else table.get(fold.split(":", 1)[1], name)
@@ -188,7 +196,8 @@ def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = 
         f"(the ceiling for hit@1), {sum(len(e.y) for e in examples)} candidates, "
         f"{len({e.fold for e in examples})} organisation folds")
     log(f"dense similarity alone: hit@1 {dense_only(examples):.3f}")
-    loo = {C: leave_one_out(examples, C) for C in C_GRID}
+    fold_rankers: dict[float, dict] = {C: {} for C in C_GRID}
+    loo = {C: leave_one_out(examples, C, rankers=fold_rankers[C]) for C in C_GRID}
     for C, v in loo.items():
         log(f"C={C:<5} leave-one-organisation-out hit@1 {v:.3f}")
     best_C = choose_C(loo, len(examples))
@@ -208,7 +217,7 @@ def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = 
         v = leave_one_out(examples, best_C, with_interaction=False)
         report["ablation"][INTERACTION_GROUP] = round(v, 4)
         log(f"without {INTERACTION_GROUP:28} LOO hit@1 {v:.3f} ({v - loo[best_C]:+.3f})")
-    save_folds(examples, best_C, work / "folds")
+    save_folds(examples, best_C, work / "folds", fold_rankers[best_C])
     weights = ranker.to_json({"trained_on": [str(g) for _, g in SETS], "C": best_C})
     out.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {out}")
