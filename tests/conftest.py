@@ -27,3 +27,9 @@ def hostile_dir(tmp_path_factory):
     for fname, write, _, _ in hostile_files.CASES.values():
         write(d / fname)
     return d
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``long`` first (stable otherwise): with one worker per core, the longest files
+    start at once instead of last."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

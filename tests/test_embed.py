@@ -60,10 +60,23 @@ def test_embedding_both_modes_in_one_batch_equals_separate_calls(e5_embedder):
     assert not np.allclose(passages, queries, atol=1e-3)
 
 
-def test_second_load_reuses_cache(tmp_path):
-    first = ensure_e5_model(tmp_path)
+@pytest.fixture(scope="module")
+def first_conversion(tmp_path_factory):
+    """One conversion into an empty cache (what the first use on a machine does), shared by the tests below."""
+    cache = tmp_path_factory.mktemp("converted")
+    return cache, ensure_e5_model(cache)
+
+
+@pytest.fixture(scope="module")
+def converted(first_conversion):
+    """The converted model's folder, copied by each test that damages it."""
+    return first_conversion[1].path
+
+
+def test_second_load_reuses_cache(first_conversion):
+    cache, first = first_conversion
     assert first.converted and first.reason == "no converted model yet"
-    second = ensure_e5_model(tmp_path)
+    second = ensure_e5_model(cache)
     assert not second.converted
     assert second.path == first.path
 
@@ -74,12 +87,6 @@ def test_conversion_is_deterministic(tmp_path, converted):
     assert stamp(converted) == stamp(b)
     files = json.loads(stamp(b))["files"]      # the ONNX export and its tokenizer are checked too
     assert {"onnx/model.onnx", "onnx/model.onnx.data", "onnx/tokenizer-latin.json"} <= set(files)
-
-
-@pytest.fixture(scope="module")
-def converted(tmp_path_factory):
-    """One conversion, copied by each test that damages it."""
-    return ensure_e5_model(tmp_path_factory.mktemp("converted")).path
 
 
 @pytest.mark.parametrize("damage, expected", [

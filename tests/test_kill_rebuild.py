@@ -35,6 +35,7 @@ def touch_all(corpus, n):
 
 
 @pytest.mark.kill
+@pytest.mark.long
 def test_sigkill_during_rebuild_never_breaks_the_index(tmp_path, e5_embedder):
     from gradio_client import Client
     corpus, index = tmp_path / "corpus", tmp_path / "index"

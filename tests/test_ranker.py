@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 from conftest import ROOT
 
 from assistant.answer.assistant import Assistant
@@ -62,6 +63,7 @@ def test_weights_in_an_unknown_format_are_refused():
         raise AssertionError("format 99 accepted")
 
 
+@pytest.mark.long
 def test_shipped_weights_are_what_train_ranker_produces(tmp_path, e5_embedder, monkeypatch):
     """Retraining from the development material gives the shipped weights (to rounding): change
     a feature, the candidates or the retrieval, and this fails until `make ranker` is run."""
