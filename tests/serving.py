@@ -74,7 +74,7 @@ def running_server(index, data=None, env=None, python_args=(), args=()):
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=10)          # (a server that many clients left connected to may take 30 s: docs/operations.md)
         except subprocess.TimeoutExpired:
             proc.kill()
 
