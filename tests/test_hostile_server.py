@@ -41,6 +41,15 @@ def test_monitoring_is_off(server):
         assert "avg_duration" not in r.text and "success" not in r.text.lower()
 
 
+def test_the_running_chat_page_may_not_be_framed_or_stored(server):
+    import httpx
+    r = httpx.get(server[0])
+    assert r.status_code == 200
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["cache-control"] == "no-store"
+
+
 def test_uploads_are_limited_and_foreign_origins_refused(server, tmp_path):
     import httpx
     url = server[0]

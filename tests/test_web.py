@@ -245,3 +245,24 @@ def test_source_view_shows_internal_documents_to_staff_only(site):
     assert hidden.status_code == missing.status_code == 404 and hidden.text.split("<main>")[1] == \
         missing.text.split("<main>")[1]
     assert client.get("/kilde/aalborg-byraad-adfaerdskodeks").status_code == 200
+
+
+def test_the_chat_page_and_the_api_can_be_neither_framed_nor_stored(site):
+    client = site[0]
+    for path in ("/", "/config", "/gradio_api/info"):
+        r = client.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+        assert r.headers["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
+        assert r.headers["cache-control"] == "no-store", path
+    login = client.get("/login")            # a page with its own, fuller policy keeps it
+    assert "form-action 'self'" in login.headers["content-security-policy"]
+    assert login.headers["content-security-policy"].count("frame-ancestors") == 1
+
+
+def test_static_assets_may_still_be_cached():
+    from assistant.web.guard import protective_headers
+    js = dict(protective_headers([(b"content-type", b"text/javascript; charset=utf-8")]))
+    assert js[b"x-frame-options"] == b"DENY" and b"cache-control" not in js
+    page = dict(protective_headers([(b"content-type", b"text/html; charset=utf-8")]))
+    assert page[b"cache-control"] == b"no-store"

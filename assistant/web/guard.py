@@ -7,12 +7,17 @@
 - Gradio's upload route (the chat has no file inputs) takes only ``multipart/form-data``
   and at most ``upload_bytes`` (Content-Length checked before the body is read; Gradio's own
   ``max_file_size`` is set to the same limit for bodies without a length).
+- Every response may not be framed by another page (``X-Frame-Options: DENY``, CSP
+  ``frame-ancestors 'none'``), and none but static assets (scripts, styles, fonts, images) may be
+  stored by the browser (``Cache-Control: no-store``): the chat page and Gradio's API answers can
+  show internal text to a logged-in reader. Headers a route set itself are kept.
 """
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CACHEABLE = ("text/css", "text/javascript", "application/javascript", "font/", "image/")
 
 
 class RequestGuard:
@@ -39,7 +44,15 @@ class RequestGuard:
             if length < 0 or length > self.upload_bytes:
                 return await self._refuse(scope, send, 413, f"upload larger than {self.upload_bytes} bytes "
                                                             "(ASSISTANT_UPLOAD_BYTES)")
-        return await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": protective_headers(list(message.get("headers", [])))}
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
 
     @staticmethod
     async def _refuse(scope, send, status: int, message: str):
@@ -50,3 +63,17 @@ class RequestGuard:
                     "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+def protective_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with the framing and caching headers added where the route set none."""
+    present = {k.lower(): v for k, v in headers}
+    added = []
+    if b"x-frame-options" not in present:
+        added.append((b"x-frame-options", b"DENY"))
+    if b"content-security-policy" not in present:
+        added.append((b"content-security-policy", b"frame-ancestors 'none'"))
+    kind = present.get(b"content-type", b"").decode("latin-1").lower()
+    if b"cache-control" not in present and not kind.startswith(CACHEABLE):
+        added.append((b"cache-control", b"no-store"))
+    return headers + added
