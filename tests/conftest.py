@@ -6,6 +6,10 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one embedding thread per process (the servers and builds a test starts inherit it): with one
+    # worker per core, ONNX Runtime's default of one thread per core in every process oversubscribes
+    os.environ.setdefault("ASSISTANT_EMBED_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

@@ -44,6 +44,19 @@ def _local_alias(name: str) -> Path | None:
     return None
 
 
+
+def embed_threads() -> int:
+    """Threads for one ONNX Runtime embedding session: ``ASSISTANT_EMBED_THREADS``, or 0 for ONNX
+    Runtime's default (one per core)."""
+    raw = os.environ.get("ASSISTANT_EMBED_THREADS", "").strip()
+    try:
+        n = int(raw or 0)
+    except ValueError:
+        raise ValueError(f"ASSISTANT_EMBED_THREADS={raw!r} is not a whole number") from None
+    if n < 0:
+        raise ValueError("ASSISTANT_EMBED_THREADS must not be negative")
+    return n
+
 class OnnxEncoder:
     """The ONNX export of a sentence-transformers model run by ONNX Runtime; tokenised by ``tokenizers``.
 
@@ -83,6 +96,10 @@ class OnnxEncoder:
             self.latin_ids = self.not_latin = None
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        threads = embed_threads()
+        if threads:                    # e.g. one per process when several share the cores (the test workers)
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(model_dir / ONNX_MODEL), options,
                                             providers=["CPUExecutionProvider"])
 
