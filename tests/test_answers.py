@@ -13,7 +13,7 @@ from assistant.evaluation.evaluate import KEYS, evaluate, load_gold, sweep
 
 # Regression floors for the test split, set just under the numbers of 2026-11-22 (session 3);
 # quote hit@1 raised on 2026-11-23 after the quote ranker (0.727); abstain accuracy lowered to 0.80
-# after the recalibration that followed (0.833 = 10 of 12; README, "Abstention"): below the 0.90 target
+# after the recalibration that followed (0.833 = 10 of 12; docs/evaluation.md, "Abstention"): below the 0.90 target
 # (hybrid: R@1 0.746, R@3 0.982, MRR@10 0.846, nDCG@10 0.859, quote hit@1 0.636,
 # abstain accuracy 0.917, false abstain 0.036). The abstention bounds are the product's
 # targets (>= 90 % of unanswerable questions abstain, <= 5 % of answerable ones do).
@@ -102,7 +102,7 @@ def test_regression_gate_on_the_test_split(assistant):
 
 
 def test_the_default_abstain_rule_is_what_the_dev_sweep_chooses(assistant):
-    # fails when the model, prefixes or candidate extraction change without recalibrating (README)
+    # fails when the model, prefixes or candidate extraction change without recalibrating (docs/evaluation.md, "Abstention")
     rule, (caught, false), _ = sweep(assistant, load_gold([ROOT / "evals" / "dev.jsonl"]))
     assert rule == AbstainRule()
     assert caught >= 0.9 and false <= 0.05
