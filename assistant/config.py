@@ -31,6 +31,8 @@ class Settings:
     # embedding runtime: "onnx" (ONNX Runtime, default model only), "torch" (sentence-transformers),
     # "auto": onnx for the default model, torch otherwise (docs/architecture.md, "The embedding model and runtime"); env ASSISTANT_RUNTIME
     runtime: str = "auto"
+    # threads of one ONNX Runtime session, 0 for its default (one per core); env ASSISTANT_EMBED_THREADS
+    embed_threads: int = 0
     # chunking (characters); compared on the dev split (docs/decisions.md, "Retrieval"); env ASSISTANT_CHUNK_CHARS
     chunk_chars: int = 900
     chunk_overlap: int = 1              # bullet items / paragraphs repeated from the previous chunk
@@ -48,6 +50,8 @@ class Settings:
     def __post_init__(self):
         if self.runtime not in ("auto", "onnx", "torch"):
             raise ValueError(f"runtime must be 'auto', 'onnx' or 'torch', not {self.runtime!r} (ASSISTANT_RUNTIME)")
+        if self.embed_threads < 0:
+            raise ValueError("embed_threads must not be negative (ASSISTANT_EMBED_THREADS)")
         if self.ann not in ("flat", "hnsw"):
             raise ValueError(f"ann must be 'flat' or 'hnsw', not {self.ann!r}")
         if self.chunk_chars < 100:
@@ -69,6 +73,7 @@ class Settings:
             passage_prefix=_env("ASSISTANT_PASSAGE_PREFIX"),
             model_cache=Path(_env("ASSISTANT_MODEL_CACHE")) if _env("ASSISTANT_MODEL_CACHE") else None,
             runtime=_env("ASSISTANT_RUNTIME", "auto"),
+            embed_threads=int(_env("ASSISTANT_EMBED_THREADS", cls.embed_threads)),
             ann=_env("ASSISTANT_ANN", "flat"),
             chunk_chars=int(_env("ASSISTANT_CHUNK_CHARS", cls.chunk_chars)),
             confidence_spans=int(_env("ASSISTANT_CONFIDENCE_SPANS", cls.confidence_spans)),

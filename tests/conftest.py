@@ -17,10 +17,11 @@ CORPUS = ROOT / "corpus"
 
 @pytest.fixture(scope="session")
 def e5_embedder():
-    """The real default model (converted once per machine into the user cache)."""
+    """The real default model (converted once per machine into the user cache), with the settings of
+    the environment (a test worker's ASSISTANT_EMBED_THREADS)."""
     from assistant.config import Settings
     from assistant.store.embed import Embedder
-    return Embedder(Settings())
+    return Embedder(Settings.from_env())
 
 
 @pytest.fixture(scope="session")

@@ -108,6 +108,15 @@ def test_runtime_is_validated():
     assert Embedder(Settings(runtime="torch")).runtime == "torch"
 
 
+def test_embedding_threads_come_from_the_environment_and_give_the_same_vectors(e5_embedder, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_EMBED_THREADS", "1")
+    assert Settings.from_env().embed_threads == 1
+    with pytest.raises(ValueError, match="embed_threads must not be negative"):
+        Settings(embed_threads=-1)
+    one = Embedder(Settings(embed_threads=1)).embed_queries(["må man tage imod gaver?"])
+    np.testing.assert_allclose(one, e5_embedder.embed_queries(["må man tage imod gaver?"]), atol=1e-5)
+
+
 def test_latin_tokenizer_gives_the_full_tokenizers_ids(e5_embedder):
     import random
 

@@ -44,19 +44,6 @@ def _local_alias(name: str) -> Path | None:
     return None
 
 
-
-def embed_threads() -> int:
-    """Threads for one ONNX Runtime embedding session: ``ASSISTANT_EMBED_THREADS``, or 0 for ONNX
-    Runtime's default (one per core)."""
-    raw = os.environ.get("ASSISTANT_EMBED_THREADS", "").strip()
-    try:
-        n = int(raw or 0)
-    except ValueError:
-        raise ValueError(f"ASSISTANT_EMBED_THREADS={raw!r} is not a whole number") from None
-    if n < 0:
-        raise ValueError("ASSISTANT_EMBED_THREADS must not be negative")
-    return n
-
 class OnnxEncoder:
     """The ONNX export of a sentence-transformers model run by ONNX Runtime; tokenised by ``tokenizers``.
 
@@ -72,7 +59,8 @@ class OnnxEncoder:
 
     runtime = "onnx"
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, threads: int = 0):
+        """``threads``: of the ONNX Runtime session (0: its default, one per core)."""
         import onnxruntime as ort
 
         model_dir = Path(model_dir)
@@ -96,7 +84,6 @@ class OnnxEncoder:
             self.latin_ids = self.not_latin = None
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        threads = embed_threads()
         if threads:                    # e.g. one per process when several share the cores (the test workers)
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -239,7 +226,7 @@ class Embedder:
         if self.runtime == "torch":
             return self.reference_encoder()
         try:
-            return OnnxEncoder(Path(source))
+            return OnnxEncoder(Path(source), self.settings.embed_threads)
         except ImportError as exc:
             raise ModelError(f"The ONNX runtime is not installed ({exc}); install it with "
                              "pip install onnxruntime, or use ASSISTANT_RUNTIME=torch") from exc

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from assistant.web.pages import NO_STORE
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CACHEABLE = ("text/css", "text/javascript", "application/javascript", "font/", "image/")
 
@@ -70,10 +72,10 @@ def protective_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, 
     present = {k.lower(): v for k, v in headers}
     added = []
     if b"x-frame-options" not in present:
-        added.append((b"x-frame-options", b"DENY"))
+        added.append((b"x-frame-options", NO_STORE["X-Frame-Options"].encode()))
     if b"content-security-policy" not in present:
         added.append((b"content-security-policy", b"frame-ancestors 'none'"))
     kind = present.get(b"content-type", b"").decode("latin-1").lower()
     if b"cache-control" not in present and not kind.startswith(CACHEABLE):
-        added.append((b"cache-control", b"no-store"))
+        added.append((b"cache-control", NO_STORE["Cache-Control"].encode()))
     return headers + added
