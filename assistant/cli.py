@@ -232,13 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--retriever", default="hybrid", choices=["hybrid", "dense", "bm25"])
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--report", help="write a Markdown report (all retrievers) and a recall@k plot here")
-    sp.add_argument("--sweep", action="store_true", help="sweep the abstention threshold")
     sp.add_argument("--by", nargs="+", choices=["kind", "style", "organisation"],
                     help="also print the table per answer kind, question style or organisation")
-    sp.add_argument("--folds", action="store_true",
-                    help="with --sweep: choose the rule leave-one-organisation-out and report it on the held-out fold")
     sp.add_argument("--fold-rankers", metavar="DIR",
-                    help="answer each question with the quote ranker trained without its organisation "
+                    help="answer each question with the quote ranker and the answer decision trained without its organisation "
                          "(the folds folder assistant train-ranker writes, e.g. index/train/folds)")
     sp.add_argument("--quiet", action="store_true", help="the table only, no list of failures")
     sp.set_defaults(func=cmd_eval)

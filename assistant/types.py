@@ -131,6 +131,7 @@ class Answer:
     not_in_scope: tuple[str, ...] = ()    # named organisations whose documents do not cover the question
     others: tuple[Quote, ...] = ()        # then: what other organisations say, labelled as theirs
     scope: object = field(default=None, repr=False, compare=False)   # the Scope that was answered
+    verdict: object = field(default=None, compare=False)   # the answer decision (answer/decision.py Verdict)
 
     @property
     def compared(self) -> bool:
@@ -141,6 +142,8 @@ class Answer:
                "quotes": [q.to_json() for q in self.quotes],
                "related": [q.to_json() for q in self.related], "notes": list(self.notes),
                "confidence": round(self.confidence, 4), "missing_terms": list(self.missing_terms)}
+        if self.verdict is not None:
+            out["decision"] = self.verdict.to_json()
         if self.scope is not None:
             out["understood"] = self.understood
             out["scope"] = self.scope.to_json()

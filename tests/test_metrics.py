@@ -4,9 +4,7 @@ import math
 
 import pytest
 
-from assistant.answer.decision import AbstainRule
-from assistant.evaluation.evaluate import Gold, auc, load_gold, mrr_at, ndcg_at, rate, recall_at, summarise
-from assistant.language.vocabulary import Coverage
+from assistant.evaluation.evaluate import Gold, auc, load_gold, mrr_at, ndcg_at, recall_at, summarise
 
 
 def test_recall_mrr_ndcg_on_a_known_ranking():
@@ -59,12 +57,3 @@ def test_auc_counts_pairs_ordered_correctly_and_ties_as_half():
     assert auc([0.1], [0.9]) == 0.0
     assert auc([0.5, 0.9], [0.5]) == 0.75
     assert math.isnan(auc([], [0.3]))
-
-
-def test_abstain_rule_uses_the_threshold_of_the_question_kind():
-    plain, missing, english = Coverage(("a",), (), False), Coverage(("a",), ("a",), False), Coverage((), (), True)
-    rule = AbstainRule(plain=0.85, missing=0.9, english=0.8)
-    inputs = [(True, 0.87, plain), (True, 0.87, missing), (True, 0.82, english), (False, 0.84, plain),
-              (False, 0.89, missing)]
-    # answerable: only the one with a missing word is below its threshold; unanswerable: both caught
-    assert rate(rule, inputs) == (1.0, 1 / 3)

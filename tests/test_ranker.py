@@ -6,6 +6,7 @@ import pytest
 from conftest import ROOT
 
 from assistant.answer.assistant import Assistant
+from assistant.answer.decision import DECISION_PATH
 from assistant.answer.rank import FEATURES, WEIGHTS_PATH, Ranker, load_ranker
 from assistant.config import Settings
 from assistant.evaluation.training import train
@@ -81,6 +82,20 @@ def test_shipped_weights_are_what_train_ranker_produces(tmp_path, e5_embedder, m
         np.testing.assert_allclose(fresh["interaction"][key], shipped["interaction"][key], atol=0.01,
                                    err_msg=f"interaction {key}")
     assert report["hit1_loo"] > report["hit1_dense_only"]   # the learned weights beat meaning alone on held-out organisations
+    # the answer decision, trained in the same run (decision.json beside ranker.json)
+    fresh, shipped = json.loads((tmp_path / "decision.json").read_text()), json.loads(DECISION_PATH.read_text())
+    assert fresh["features"] == shipped["features"] and fresh["C"] == shipped["C"]
+    for key in ("mean", "scale", "coef"):
+        np.testing.assert_allclose(fresh[key], shipped[key], atol=0.01, err_msg=f"decision {key}")
+        np.testing.assert_allclose(fresh["interaction"][key], shipped["interaction"][key], atol=0.01,
+                                   err_msg=f"decision interaction {key}")
+    assert abs(fresh["intercept"] - shipped["intercept"]) < 0.01
+    assert abs(fresh["threshold"] - shipped["threshold"]) < 0.01
+    decided = report["decision"]
+    # the threshold refuses 0.05 of the pooled held-out probabilities; chosen without the organisation
+    # too (nested), the share lands within about a point of it
+    assert decided["refused_loo"] <= 0.06
+    assert decided["caught_loo"] > 0.5
 
 
 def test_the_penalty_is_the_strongest_within_one_question_of_the_best():

@@ -122,9 +122,32 @@ def mixed(tmp_path_factory, e5_embedder):
     (corpus / "sociale-medier.txt").write_text(f"Sociale medier\n\nRetningslinje\n\n{HIDDEN}.\n", encoding="utf-8")
     (corpus / "sociale-medier.meta.json").write_text(json.dumps(
         {"organisation": "Hemmeligby Kommune", "visibility": "intern", "doc_type": "retningslinje"}), encoding="utf-8")
+    # and a public code whose passages are numbered items under empty headings, one mentioning social media
+    (corpus / "bakkeby-kodeks.txt").write_text(BAKKEBY, encoding="utf-8")
+    (corpus / "bakkeby-kodeks.meta.json").write_text(json.dumps(
+        {"organisation": "Bakkeby Kommune", "doc_type": "adfærdskodeks"}), encoding="utf-8")
     a = Assistant(index_dir=tmp_path_factory.mktemp("mixed-index"), embedder=e5_embedder)
     a.build(corpus)
     return a
+
+
+BAKKEBY_SOCIAL = ("Medlemmerne omtaler kommunens ansatte sagligt, også på sociale medier og i andre "
+                  "offentlige sammenhænge")
+BAKKEBY = ("Kodeks for god adfærd i Bakkeby Byråd\n\n"
+           "1.\nMedlemmerne møder hinanden og borgerne med respekt og tager ordet efter tur.\n\n"
+           f"2.\n{BAKKEBY_SOCIAL}.\n\n"
+           "3.\nMedlemmerne siger til, hvis de kan være inhabile i en sag, og forlader mødet under sagen.\n\n"
+           "4.\nMedlemmerne tager ikke imod gaver, der kan påvirke deres beslutninger.\n")
+
+
+def test_a_subject_one_numbered_item_mentions_is_quoted_not_denied(mixed):
+    """Other documents are about social media as a whole and closer in meaning; the one item that
+    mentions it is still the organisation's answer, never "nævner ikke"."""
+    for filters in (None, Filters(internal=True)):
+        answer = mixed.ask("Hvad siger Bakkeby Kommune om sociale medier?", filters)
+        assert not answer.not_in_scope and "nævner ikke" not in answer.text
+        assert answer.quotes[0].organisation == "Bakkeby Kommune"
+        assert BAKKEBY_SOCIAL in answer.quotes[0].text
 
 
 def _everything_quoted(answer):

@@ -7,7 +7,7 @@ from conftest import CORPUS
 from fakes import FakeEmbedder
 
 from assistant.answer.assistant import Assistant
-from assistant.answer.decision import NEVER_ABSTAIN
+from assistant.answer.decision import ALWAYS
 from assistant.config import Settings
 from assistant.store.build import build_index
 from assistant.store.index import Index, resolve_current
@@ -60,10 +60,10 @@ def test_other_model_reembeds_the_candidates(corpus, tmp_path):
 def test_ask_embeds_only_the_question_and_answers_as_without_the_store(corpus, tmp_path):
     build(corpus, tmp_path / "index")
     emb = FakeEmbedder()
-    stored = Assistant(Settings(), tmp_path / "index", emb, abstain=NEVER_ABSTAIN)
+    stored = Assistant(Settings(), tmp_path / "index", emb, decision=ALWAYS)
     answers = [stored.ask(q) for q in QUESTIONS]
     assert emb.spans_embedded == 0
-    on_sight = Assistant(Settings(), tmp_path / "index", FakeEmbedder(), abstain=NEVER_ABSTAIN)
+    on_sight = Assistant(Settings(), tmp_path / "index", FakeEmbedder(), decision=ALWAYS)
     on_sight.use_stored_spans = False
     for q, a in zip(QUESTIONS, answers):
         b = on_sight.ask(q)
@@ -78,7 +78,7 @@ def test_index_without_stored_candidates_still_answers(corpus, tmp_path):
     (version / KEYS).unlink()
     (version / VECTORS).unlink()
     emb = FakeEmbedder()
-    a = Assistant(Settings(), tmp_path / "index", emb, abstain=NEVER_ABSTAIN).ask(QUESTIONS[0])
+    a = Assistant(Settings(), tmp_path / "index", emb, decision=ALWAYS).ask(QUESTIONS[0])
     assert a.quotes and emb.spans_embedded > 0
     assert Index.load(tmp_path / "index").spans is None
 

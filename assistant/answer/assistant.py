@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer.compose import compose, compose_not_covered, make_quote
-from assistant.answer.decision import NEVER_ABSTAIN, AbstainRule  # noqa: F401  (re-exported: the API's rule)
+from assistant.answer.compose import compose, compose_no_direct_answer, compose_not_covered, make_quote
+from assistant.answer.decision import DECISION_PATH, Decision, Verdict, evidence, literal_coverage, load_decision
 from assistant.answer.extract import CONFIDENCE_PASSAGES, QUOTE_PASSAGES, gather, select_quotes
-from assistant.answer.per_organisation import Ask, CoverRule, ScopedAnswers, describe_scope
+from assistant.answer.per_organisation import Ask, ScopedAnswers, describe_scope
 from assistant.answer.question import Question, analyse
-from assistant.answer.rank import WEIGHTS_PATH, load_ranker
+from assistant.answer.rank import FEATURES, WEIGHTS_PATH, load_ranker, terms_of
 from assistant.answer.retrieve import Filters, Stopwatch, retrieve
 from assistant.answer.scope import Scope, ScopeReader
 from assistant.answer.why import Why, matched_words
@@ -182,14 +182,15 @@ class Assistant:
     """
 
     def __init__(self, settings: Settings | None = None, index_dir: Path | None = None,
-                 embedder: Embedder | None = None, abstain: AbstainRule | None = None):
+                 embedder: Embedder | None = None, decision: Decision | None = None):
         self.settings = settings or Settings.from_env()
         self.index_dir = Path(index_dir or self.settings.index_dir)
         self.embedder = QueryMemo(embedder or Embedder(self.settings))
-        self._abstain = abstain or AbstainRule()
-        self._local = threading.local()           # per-thread abstain rule for one sub-question (answer/per_organisation.py)
+        # the answer decision; without weights (only while training them) every best candidate is quoted
+        self.decision = decision or (load_decision(DECISION_PATH) if DECISION_PATH.exists() else None)
+        self._local = threading.local()           # per thread: quote regardless of the decision (``regardless``)
         self.span_vectors = SpanVectors(self.embedder)
-        self.scoped = ScopedAnswers(self, CoverRule())
+        self.scoped = ScopedAnswers(self)
         self._reader: tuple[tuple[str, bool], ScopeReader] | None = None
         self.ranker = load_ranker(str(WEIGHTS_PATH)) if WEIGHTS_PATH.exists() else None
         self.use_stored_spans = True      # False: embed candidates on first sight (for the benchmark)
@@ -198,24 +199,16 @@ class Assistant:
         self._pinned = threading.local()            # the version one question reads (one_version)
         self._lock = threading.Lock()
 
-    @property
-    def abstain(self) -> AbstainRule:
-        """The abstention rule ``_answer`` applies (``abstaining`` may replace it for one call in this thread)."""
-        return getattr(self._local, "abstain", None) or self._abstain
-
-    @abstain.setter
-    def abstain(self, rule: AbstainRule) -> None:
-        self._abstain = rule
-
     @contextlib.contextmanager
-    def abstaining(self, rule: AbstainRule):
-        """Within the block, ``_answer`` in this thread uses ``rule`` (other threads are not affected)."""
-        old = getattr(self._local, "abstain", None)
-        self._local.abstain = rule
+    def regardless(self):
+        """Within the block, ``_answer`` in this thread quotes its best candidates whatever the decision says
+        (an organisation's own candidates, weighed against others'); the answer still carries the verdict."""
+        old = getattr(self._local, "regardless", False)
+        self._local.regardless = True
         try:
             yield
         finally:
-            self._local.abstain = old
+            self._local.regardless = old
 
     def warm_up(self) -> None:
         """Load everything the first question needs: the model in a background thread (ONNX Runtime
@@ -385,8 +378,11 @@ class Assistant:
                    describe_scope(scope, quote.organisation), rank)
 
     def _answer(self, question: Question, filters: Filters | None, k: int, mode: str, top_hits: int,
-                timings: dict | None) -> Answer:
-        """Retrieve, extract and compose (or abstain) for one analysed question within ``filters``."""
+                timings: dict | None, baseline: float | None = None, scope_missing: int = 0) -> Answer:
+        """Retrieve, extract, decide and compose for one analysed question within ``filters``: an answer,
+        no direct answer (a detail asked for that the best candidates do not hold) or not covered.
+        ``baseline``: within an organisation's documents, the best passage of all documents' similarity;
+        ``scope_missing``: the question's specific words other documents use and the organisation's never do."""
         q = question.text
         index = self.index
         clock = Stopwatch(timings)
@@ -403,18 +399,40 @@ class Assistant:
         docs = index.documents
         confidence = self.confidence(cands.scored)
         coverage = index.vocabulary.check_words(question.words, question.english)
+        verdict = self.decide(question, qvec, cands, hits[:top_hits], len(coverage.missing), baseline, scope_missing)
         clock.lap("extract")
         notes = question.notes
-        if not chosen or self.abstain.abstains(confidence, coverage):
-            related = [make_quote(docs[h.chunk.document], h.chunk.heading, h.chunk.start,
-                                  _first_line_end(h.chunk), h.dense_score or 0.0) for h in hits[:3]]
-            text = compose_not_covered(related, list(notes), coverage.missing)
-            return Answer(q, text, True, (), tuple(related), notes, confidence, tuple(hits),
-                          coverage.missing, coverage.english)
         quotes = [make_quote(docs[s.hit.chunk.document], s.hit.chunk.heading, s.span.start, s.span.end, s.score)
                   for s in chosen]
-        return Answer(q, compose(quotes, list(notes)), False, tuple(quotes), (), notes,
-                      confidence, tuple(hits), coverage.missing, coverage.english)
+        if chosen and (verdict.answers or getattr(self._local, "regardless", False)):
+            return Answer(q, compose(quotes, list(notes)), False, tuple(quotes), (), notes,
+                          confidence, tuple(hits), coverage.missing, coverage.english, verdict=verdict)
+        if coverage.missing:          # a word of the question no document uses: not covered, not a missing detail
+            verdict = replace(verdict, missing_kind=None)
+        if chosen and verdict.outcome == "no_direct_answer":
+            # the subject is in the documents, the detail asked for is not: the closest candidates, as related
+            text = compose_no_direct_answer(verdict.missing_kind, quotes, list(notes))
+            return Answer(q, text, True, (), tuple(quotes), notes, confidence, tuple(hits),
+                          coverage.missing, coverage.english, verdict=verdict)
+        related = [make_quote(docs[h.chunk.document], h.chunk.heading, h.chunk.start,
+                              _first_line_end(h.chunk), h.dense_score or 0.0) for h in hits[:3]]
+        text = compose_not_covered(related, list(notes), coverage.missing)
+        return Answer(q, text, True, (), tuple(related), notes, confidence, tuple(hits),
+                      coverage.missing, coverage.english, verdict=verdict)
+
+    def decide(self, question: Question, qvec: np.ndarray, cands, hits: list[Hit], missing_words: int,
+               baseline: float | None = None, scope_missing: int = 0) -> Verdict:
+        """The answer decision (answer/decision.py) on these candidates (``regardless`` does not change it)."""
+        scored = cands.scored
+        literal = literal_coverage(question, [terms_of(self.index.analyzer, s.span.text) for s in scored])
+        scores = np.array([s.score for s in scored], np.float64)
+        top_passage = max((h.dense_score or 0.0 for h in hits), default=0.0)
+        gap = baseline - top_passage if baseline is not None else 0.0
+        ev = evidence(question, cands.X, scores, literal, top_passage, missing_words, FEATURES, qvec, cands.vectors, gap,
+                      scope_missing)
+        if self.decision is None:
+            return Verdict(True, 1.0, ev.missing_kind)
+        return self.decision.for_dimension(len(qvec)).decide(ev)
 
     def ranker_for(self, dim: int):
         """The quote ranker for vectors of ``dim`` dimensions: its meaning interaction was learned on the

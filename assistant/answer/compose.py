@@ -1,6 +1,7 @@
 """The answer in Danish: verbatim quotes grouped by organisation and document, with citations."""
 from __future__ import annotations
 
+from assistant.answer.decision import WHAT
 from assistant.answer.scope import genitive
 from assistant.types import Document, Quote
 
@@ -59,10 +60,25 @@ def compose_not_covered(related: list[Quote], notes: list[str], missing: tuple[s
     if missing:
         lines.append(missing_line(missing))
     if related:
-        lines.append("\nMåske relateret:")
-        for q in related:
-            lines.append(f"- {q.text[:160]}{'…' if len(q.text) > 160 else ''} ({citation(q)})")
+        lines.append(compose_related(related))
     return "\n".join(lines).strip()
+
+
+def compose_no_direct_answer(missing_kind: str, closest: list[Quote], notes: list[str]) -> str:
+    """ "Dokumenterne nævner ikke et beløb, …": the kind of detail asked for, and the closest candidates."""
+    return "\n".join(list(notes) + [no_direct_answer_line(missing_kind), compose_related(closest)]).strip()
+
+
+def compose_related(quotes: list[Quote]) -> str:
+    """The closest passages or candidates, "Måske relateret", each with its citation."""
+    lines = ["\nMåske relateret:"] if quotes else []
+    for q in quotes:
+        lines.append(f"- {q.text[:160]}{'…' if len(q.text) > 160 else ''} ({citation(q)})")
+    return "\n".join(lines)
+
+
+def no_direct_answer_line(missing_kind: str, whose: str = "Dokumenterne") -> str:
+    return f"{whose} nævner ikke {WHAT.get(missing_kind, 'det, der spørges om')}, der svarer direkte på spørgsmålet."
 
 
 def make_quote(doc: Document, heading: str, start: int, end: int, score: float) -> Quote:

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from assistant.answer import compose as compose_da
-from assistant.answer.decision import NEVER_ABSTAIN
 from assistant.answer.extract import QUOTE_PASSAGES
 from assistant.answer.question import Question
 from assistant.answer.retrieve import Filters, retrieve
@@ -35,41 +34,15 @@ from assistant.types import Answer, Hit, OrgAnswer
 MAX_COMPARED = 5
 
 
-@dataclass(frozen=True)
-class CoverRule:
-    """Do an organisation's documents cover a question that the corpus as a whole answers?
+MARGIN = 0.03      # "hvad siger kommunerne om …": an organisation whose best passage is this close to the best one's is shown
 
-    No, when none of its passages is among the ``gate`` best passages of the whole corpus for the
-    question and the best passage of the other organisations is more than ``margin`` closer to the
-    question (dense similarity) than the organisation's best; or when a word of the question's
-    subject ("… om sociale medier") never occurs in the organisation's documents, though it does in
-    others', and the other organisations' best candidate quotes are more than ``topic_margin`` closer
-    (``Assistant.confidence``). The numbers were chosen on the development corpus (docs/decisions.md,
-    "Answers"); the second test matters in small corpora, where every organisation has a
-    passage among the first ``gate``.
 
-    In a comparison the first test leaves the other compared organisations out of "everyone else"
-    (they are answered beside it, not instead of it) and asks, too, that the organisation be clearly
-    below the best of them: "nævner det ikke" beside the organisations it is compared with, not only
-    beside a third party's guidance. The second test counts them: a subject word one compared
-    organisation never uses and another does is what "nævner det ikke" means (``rivals``).
-    """
-    gate: int = 10
-    margin: float = 0.03
-    topic_margin: float = 0.02
-
-    def covers(self, judged: "Judged", rivals: tuple[Answer, ...] = ()) -> bool:
-        """``rivals``: the other compared organisations' answers (within their own documents)."""
-        inside, outside = judged.inside, judged.outside
-        closer = _top(outside)
-        if rivals:       # a comparison: clearly below the organisations it is compared with, too
-            closer = min(closer, max(_top(r) for r in rivals))
-        if (judged.rank is None or judged.rank > self.gate) and closer - _top(inside) > self.margin:
-            return False
-        closest = max([outside.confidence, *(r.confidence for r in rivals if r.quotes)])
-        if judged.topic_missing and closest - inside.confidence > self.topic_margin:
-            return False
-        return bool(inside.quotes)
+def top_passage(assistant, question: Question, qvec, filters: Filters) -> float:
+    """The dense similarity of the best passage for ``question`` within ``filters`` (the baseline an
+    organisation's best passage is compared with: the decision's ``scope_gap``)."""
+    hits = retrieve(assistant.index, question.text, qvec, k=10, filters=filters, terms=question.terms,
+                    depth=assistant.settings.fetch_depth, rrf_k=assistant.settings.rrf_k)
+    return max((h.dense_score or 0.0 for h in hits), default=0.0)
 
 
 def _top(answer: Answer) -> float:
@@ -88,59 +61,65 @@ class Ask:
 
 @dataclass(frozen=True)
 class Judged:
-    """What ``CoverRule`` weighs for one organisation and a question."""
-    inside: Answer               # within the organisation's documents (no abstention: the corpus decided that)
-    outside: Answer              # within everyone else's (but a comparison's other organisations)
-    rank: int | None             # place of its best passage in the whole corpus (None: below the gate)
-    topic_missing: tuple[str, ...]   # words of the question's subject its documents never use
+    """One organisation's own answer to a question's topic, and whether it covers it."""
+    inside: Answer               # within the organisation's documents, quoted regardless of the decision
+    covers: bool                 # the answer decision on its candidates, or its best quote states the subject
 
 
 class ScopedAnswers:
     """Scope-aware answering for one Assistant (its index, its ``_answer``)."""
 
-    def __init__(self, assistant, rule: CoverRule | None = None):
+    def __init__(self, assistant):
         self.assistant = assistant
-        self.rule = rule or CoverRule()
 
     # -- building blocks
-    def _answer(self, question: Question, filters: Filters, how: Ask, abstain: bool = True) -> Answer:
+    def _answer(self, question: Question, filters: Filters, how: Ask, abstain: bool = True,
+                asked: Question | None = None) -> Answer:
+        """``Assistant._answer`` within ``filters``. One organisation's documents are judged beside everyone's:
+        the decision weighs how much closer all documents' best passage is (``scope_gap``) and, given the
+        question as ``asked``, the words of its subject only others' documents use (``scope_missing``). Without
+        ``abstain`` the best candidates are quoted whatever the decision says."""
         a = self.assistant
+        baseline, scope_missing = None, 0
+        if filters.organisations:
+            qvec = a.embedder.embed_queries([question.text])[0]
+            baseline = top_passage(a, question, qvec, replace(filters, organisations=(), exclude=(), doc_type=None))
+            if asked is not None and len(filters.organisations) == 1:
+                scope_missing = len(self.subject_missing(filters.organisations[0], asked, filters.internal))
         if abstain:
-            return a._answer(question, filters, how.k, how.mode, how.top_hits, how.timings)
-        with a.abstaining(NEVER_ABSTAIN):
-            return a._answer(question, filters, how.k, how.mode, how.top_hits, how.timings)
+            return a._answer(question, filters, how.k, how.mode, how.top_hits, how.timings, baseline, scope_missing)
+        with a.regardless():
+            return a._answer(question, filters, how.k, how.mode, how.top_hits, how.timings, baseline, scope_missing)
 
-    def passes(self, answer: Answer, question: Question) -> bool:
-        """Would the abstention rule answer with these candidates? (the rule as is; only asked here)"""
-        coverage = self.assistant.index.vocabulary.check_words(question.words, question.english)
-        return bool(answer.quotes) and not self.assistant.abstain.abstains(answer.confidence, coverage)
+    @staticmethod
+    def passes(answer: Answer, question: Question) -> bool:
+        """Did the answer decision say these candidates answer the question?"""
+        return bool(answer.quotes) and answer.verdict is not None and answer.verdict.answers
 
-    def rank_of(self, organisation: str, question: Question, filters: Filters, how: Ask) -> int | None:
-        """Place of the organisation's best passage in the whole corpus's ranking (None: below the gate)."""
-        a = self.assistant
-        qvec = a.embedder.embed_queries([question.text])[0]
-        hits = retrieve(a.index, question.text, qvec, k=self.rule.gate, mode=how.mode,
-                        filters=replace(filters, organisations=()), terms=question.terms,
-                        depth=a.settings.fetch_depth, rrf_k=a.settings.rrf_k)
-        docs = a.index.documents
-        return next((i for i, h in enumerate(hits, start=1) if docs[h.chunk.document].organisation == organisation),
-                    None)
+    def judge(self, question: Question, organisation: str, filters: Filters, how: Ask) -> Judged:
+        """Does ``organisation`` cover the question (its ``about``: without the organisations' names)? The
+        answer decision on its own candidates, as for any answer; and a negative claim needs evidence of
+        absence: when its best quote holds every word of the question's subject ("… om sociale medier"),
+        that quote is the answer whatever the decision says."""
+        inside = self._answer(question.about, replace(filters, organisations=(organisation,), exclude=()), how, False,
+                              question)
+        covers = bool(inside.quotes) and (self.passes(inside, question) or self.states_subject(inside, question))
+        return Judged(inside, covers)
 
-    def judge(self, question: Question, organisation: str, filters: Filters, how: Ask,
-              beside: tuple[str, ...] = ()) -> Judged:
-        """Does ``organisation`` cover the question (its ``about``: without the organisations' names),
-        compared with everyone except it (and ``beside``: the other organisations of a comparison)?"""
-        topic = question.about
-        inside = self._answer(topic, replace(filters, organisations=(organisation,), exclude=()), how, False)
-        others = replace(filters, organisations=(), exclude=(organisation, *beside))
-        outside = self._answer(topic, others, how, False)
-        rank = self.rank_of(organisation, topic, replace(filters, exclude=beside), how)
-        return Judged(inside, outside, rank, self.topic_missing(organisation, question.scope, filters.internal))
+    def states_subject(self, answer: Answer, question: Question) -> bool:
+        """Does the answer's first quote hold every word of the question's subject (as lemma, compound part
+        or inflection: the analyser's terms)?"""
+        phrase = question.scope.topic_phrase
+        if not phrase or not answer.quotes:
+            return False
+        analyzer = self.assistant.index.analyzer
+        subject = {t for w in content_words(phrase) for t in analyzer.tokens(w)[:1]}
+        return bool(subject) and subject <= set(analyzer.tokens(answer.quotes[0].text))
 
-    def topic_missing(self, organisation: str, scope: Scope, internal: bool = False) -> tuple[str, ...]:
+    def subject_missing(self, organisation: str, question: Question, internal: bool = False) -> tuple[str, ...]:
         """Words of the question's subject ("om sociale medier") that other documents use and this
-        organisation's never do (of the documents the reader may see)."""
-        phrase = scope.topic_phrase
+        organisation's never do (of the documents the reader may see): evidence of absence."""
+        phrase = question.scope.topic_phrase
         if not phrase:
             return ()
         index = self.assistant.index
@@ -173,14 +152,14 @@ class ScopedAnswers:
             cache[1][key] = Vocabulary([d.text for d in docs] + [f"{d.title} {d.organisation}" for d in docs])
         return cache[1][key]
 
-    def _covered_somewhere(self, question: Question, judged: list[Judged]) -> bool:
-        """Does some document cover the question read without the organisations' names? The question as
-        asked abstained; its topic may still pass the rule inside an organisation or outside it (the name
-        is not something passages say, and lowers their similarity)."""
-        return any(self.passes(a, question.about) for j in judged for a in (j.inside, j.outside))
-
-    def _not_mentioned(self, organisation: str, question: Question, internal: bool) -> str:
+    def _not_mentioned(self, organisation: str, question: Question, internal: bool,
+                       inside: Answer | None = None) -> str:
+        """ "X's documents do not mention …": the subject, or the kind of detail the decision found missing
+        in X's best candidates ("… et beløb, der svarer direkte på spørgsmålet"), or the specific words."""
         scope = question.scope
+        verdict = inside.verdict if inside is not None else None
+        if verdict is not None and verdict.outcome == "no_direct_answer" and inside.quotes:
+            return compose_da.no_direct_answer_line(verdict.missing_kind, f"{genitive(organisation)} dokumenter")
         return compose_da.not_mentioned(organisation, scope.topic_phrase,
                                         () if scope.topic_phrase else self.missing_in(organisation, question, internal))
 
@@ -190,41 +169,43 @@ class ScopedAnswers:
 
     # -- one named organisation (or only a document type)
     def single(self, question: Question, filters: Filters, how: Ask) -> Answer:
-        """The question as asked decides the corpus's abstention; its topic (``question.about``) is what
-        the organisation's passages are compared with."""
+        """The organisation's own candidates for the topic (``question.about``: the question without the
+        organisations' names) answer, when the answer decision says they do (``judge``); otherwise the
+        answer says that its documents do not mention it, and quotes other organisations, labelled, when
+        theirs answer it."""
         scope = question.scope
         if not scope.organisations:
             return self._typed(question, filters, how)
         org = scope.organisations[0]
         internal = filters.internal
-        corpus = self._answer(question, filters, how)
         typed = replace(filters, doc_type=scope.doc_type) if scope.doc_type and not filters.doc_type else filters
         r = self.judge(question, org, typed, how)
-        covered = self.rule.covers(r)
-        if corpus.abstained and not self._covered_somewhere(question, [r]):
-            said = self._not_mentioned(org, question, internal)   # no document covers it: as before #16
-            return replace(corpus, text="\n".join(self._head(scope, []) + [said, corpus.text]),
-                           understood=scope.understood, scope=scope, by_organisation=(OrgAnswer(org, (), said),),
-                           not_in_scope=(org,))
         notes = []
-        if not covered and typed is not filters:             # the document type was only a preference
-            r = self.judge(question, org, filters, how)
-            covered = self.rule.covers(r)
-            if covered:
+        if not r.covers and typed is not filters:             # the document type was only a preference
+            r2 = self.judge(question, org, filters, how)
+            if r2.covers:
+                r = r2
                 notes.append(f"Dokumenttypen «{scope.doc_type}» hos {org} nævner det ikke; "
                              f"svaret kommer fra {genitive(org)} andre dokumenter.")
-        if covered:
-            inside = r.inside
+        inside = r.inside
+        if r.covers:
             return replace(inside, text="\n".join(self._head(scope, notes) + [inside.text]),
-                           notes=inside.notes + tuple(notes), confidence=corpus.confidence,
-                           missing_terms=corpus.missing_terms, understood=scope.understood, scope=scope,
+                           notes=inside.notes + tuple(notes), understood=scope.understood, scope=scope,
                            by_organisation=(OrgAnswer(org, inside.quotes),))
-        said = self._not_mentioned(org, question, internal)
-        others = r.outside.quotes
-        text = compose_da.compose_not_in_scope(list(question.notes), scope.understood, [said], list(others), [])
-        return Answer(corpus.question, text, True, (), (), question.notes, corpus.confidence, r.inside.hits,
-                      corpus.missing_terms, corpus.english, scope.understood, (OrgAnswer(org, (), said),), (org,),
-                      tuple(others), scope)
+        said = self._not_mentioned(org, question, internal, inside)
+        outside = self._answer(question.about, replace(filters, organisations=(), exclude=(org,)), how)
+        if not outside.abstained:
+            text = compose_da.compose_not_in_scope(list(question.notes), scope.understood, [said],
+                                                   list(outside.quotes), [])
+            return Answer(question.text, text, True, (), (), question.notes, inside.confidence, inside.hits,
+                          outside.missing_terms, outside.english, scope.understood, (OrgAnswer(org, (), said),),
+                          (org,), outside.quotes, scope, verdict=inside.verdict)
+        # nobody's documents answer it: the organisation's closest candidates when only a detail is missing
+        related = inside.quotes if inside.verdict is not None and inside.verdict.outcome == "no_direct_answer" else ()
+        rest = compose_da.compose_related(list(related)) if related else outside.text
+        return replace(outside, text="\n".join(self._head(scope, []) + [said, rest]), related=related or outside.related,
+                       understood=scope.understood, scope=scope, by_organisation=(OrgAnswer(org, (), said),),
+                       not_in_scope=(org,), verdict=inside.verdict, hits=inside.hits or outside.hits)
 
     def _typed(self, question: Question, filters: Filters, how: Ask) -> Answer:
         """A document type named without an organisation: that type first, everything when it does not cover it."""
@@ -252,17 +233,15 @@ class ScopedAnswers:
         base = replace(filters, doc_type=filters.doc_type or scope.doc_type, organisations=(), exclude=())
         answers: dict[str, Answer] = {}
         verdicts: dict[str, bool] = {}
-        judged = {o: self.judge(question, o, base, how, tuple(x for x in named if x != o)) for o in named}
+        judged = {o: self.judge(question, o, base, how) for o in named}
         for o, r in judged.items():
-            rivals = tuple(judged[x].inside for x in named if x != o)
-            covered = self.rule.covers(r, rivals)
-            if not covered and typed:
-                r2 = self.judge(question, o, replace(base, doc_type=None), how, tuple(x for x in named if x != o))
-                if self.rule.covers(r2, rivals):
-                    r, covered = r2, True
-            answers[o], verdicts[o] = r.inside, covered
-        if corpus.abstained and not self._covered_somewhere(question, list(judged.values())):
-            groups = tuple(OrgAnswer(o, (), self._not_mentioned(o, question, internal)) for o in named)
+            if not r.covers and typed:
+                r2 = self.judge(question, o, replace(base, doc_type=None), how)
+                if r2.covers:
+                    r = r2
+            answers[o], verdicts[o] = r.inside, r.covers
+        if corpus.abstained and not any(verdicts.values()):
+            groups = tuple(OrgAnswer(o, (), self._not_mentioned(o, question, internal, answers[o])) for o in named)
             return replace(corpus, text="\n".join(self._head(scope, [g.note for g in groups]) + [corpus.text]),
                            understood=scope.understood, scope=scope, by_organisation=groups,
                            not_in_scope=tuple(named))
@@ -270,20 +249,20 @@ class ScopedAnswers:
             for o in self.ranked_organisations(question, base, how):
                 if o in answers or len(answers) >= MAX_COMPARED:
                     continue
-                answers[o] = self._answer(question.about, replace(base, organisations=(o,)), how, False)
-            # an organisation found this way is shown when its quotes would be answered on their own
-            # (the abstention rule) or its best passage is as close as the best organisation's
+                answers[o] = self._answer(question.about, replace(base, organisations=(o,)), how, False, question)
+            # an organisation found this way is shown when the answer decision says its quotes answer
+            # the topic or its best passage is as close as the best organisation's
             found = [o for o in answers if o not in named and answers[o].quotes]
             best = max((_top(answers[o]) for o in found), default=-1.0)
             for o in found:
                 verdicts[o] = (self.passes(answers[o], question.about)
-                               or best - _top(answers[o]) <= self.rule.margin)
+                               or best - _top(answers[o]) <= MARGIN)
         groups = []
         for o, a in answers.items():
             if verdicts.get(o):
                 groups.append(OrgAnswer(o, a.quotes))
             elif o in named:
-                groups.append(OrgAnswer(o, (), self._not_mentioned(o, question, internal)))
+                groups.append(OrgAnswer(o, (), self._not_mentioned(o, question, internal, a)))
         quotes = tuple(q for g in groups for q in g.quotes)
         text = compose_da.compose_by_organisation(groups, list(question.notes), scope.understood)
         hits = _interleave([answers[g.organisation].hits for g in groups if g.quotes]) or corpus.hits

@@ -16,10 +16,9 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from assistant.answer.decision import NEVER_ABSTAIN, AbstainRule
+from assistant.answer.decision import Decision
 from assistant.answer.rank import Ranker
 from assistant.answer.retrieve import Filters
-from assistant.language.vocabulary import Coverage
 
 KS = (1, 3, 5, 10)
 TABLE_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10",
@@ -125,22 +124,25 @@ def ndcg_at(rels: list[bool], n_relevant: int, k: int = 10) -> float:
 # ------------------------------------------------------------------ running
 
 def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool = True,
-             fold_rankers: dict | None = None) -> dict:
+             fold_rankers: dict | None = None, fold_decisions: dict | None = None) -> dict:
     """Metrics over ``gold``; internal documents count unless ``internal=False`` (an operator's
     measurement of the whole index, not what an anonymous reader sees). ``fold_rankers`` (fold ->
-    Ranker) answers each question with the quote ranker trained without its organisation
-    (``assistant train-ranker`` writes them)."""
+    Ranker) answers each question with the quote ranker trained without its organisation, and
+    ``fold_decisions`` (fold -> Decision) decides with the answer decision trained without it
+    (``assistant train-ranker`` writes both)."""
     index = assistant.index
     rows = []
-    shipped = assistant.ranker
+    shipped, shipped_decision = assistant.ranker, assistant.decision
     for g in gold:
         scope = replace(g.search_filters() or Filters(), internal=internal)   # the gold line's filters
         if fold_rankers is not None:
             assistant.ranker = fold_rankers.get(g.fold or "(none)", shipped)
+        if fold_decisions is not None:
+            assistant.decision = fold_decisions.get(g.fold or "(none)", shipped_decision)
         try:
             answer = assistant.ask(g.question, scope, mode=mode)
         finally:
-            assistant.ranker = shipped
+            assistant.ranker, assistant.decision = shipped, shipped_decision
         hits = list(answer.hits)[:10]
         rels = [g.matches(h.chunk.document, h.chunk.text) for h in hits]
         n_rel = sum(g.matches(c.document, c.text) for c in index.chunks)
@@ -153,7 +155,8 @@ def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool =
                                   "text": hits[0].chunk.text[:200]} if hits else None),
                "first_quote": ({"document": first.document, "text": first.text,
                                 "organisation": first.organisation} if first else None),
-               "confidence": round(answer.confidence, 4)}
+               "confidence": round(answer.confidence, 4),
+               "decision": answer.verdict.to_json() if answer.verdict is not None else None}
         row.update(scope_row(g, answer, index))
         if g.answerable:
             row.update({f"recall@{k}": recall_at(rels, k) for k in KS})
@@ -314,74 +317,19 @@ def format_text(result: dict, name: str, failures_too: bool = True) -> str:
     return "\n".join(lines)
 
 
-def abstain_inputs(assistant, gold: list[Gold]) -> list[tuple[bool, float, object]]:
-    """(answerable, confidence, coverage) per question, asked once with abstention off."""
-    old, assistant.abstain = assistant.abstain, NEVER_ABSTAIN
-    try:
-        out = []
-        for g in gold:
-            a = assistant.ask(g.question, g.search_filters())
-            out.append((g.answerable, a.confidence, Coverage((), a.missing_terms, a.english)))
-        return out
-    finally:
-        assistant.abstain = old
-
-
-def rate(rule, inputs) -> tuple[float, float]:
-    """(abstain accuracy on unanswerable, false abstain rate on answerable) for a rule."""
-    unans = [rule.abstains(c, cov) for ok, c, cov in inputs if not ok]
-    ans = [rule.abstains(c, cov) for ok, c, cov in inputs if ok]
-    return sum(unans) / max(len(unans), 1), sum(ans) / max(len(ans), 1)
-
-
-def sweep(assistant, gold: list[Gold], max_false: float = 0.05,
-          grid=tuple(x / 1000 for x in range(750, 951, 5))):
-    """Choose the abstain rule on a gold split: the most unanswerable questions caught with at
-    most ``max_false`` false abstentions; among equally good rules, the middle of each range."""
-    inputs = abstain_inputs(assistant, gold)
-    choice, rates = choose_rule(inputs, max_false, grid)
-    return choice, rates, inputs
-
-
-def choose_rule(inputs, max_false: float = 0.05, grid=tuple(x / 1000 for x in range(750, 951, 5))):
-    """The rule that abstains on the most unanswerable questions with at most ``max_false`` false
-    abstentions. When the current default is among the equally good rules it is kept; otherwise the
-    middle of the tied rules is taken."""
-    rows = [(p, m, e, *rate(AbstainRule(p, m, e), inputs)) for p in grid for m in grid if m >= p for e in grid]
-    ok = [r for r in rows if r[4] <= max_false]
-    best_acc = max(r[3] for r in ok)
-    best_fa = min(r[4] for r in ok if r[3] == best_acc)
-    ties = [r for r in ok if r[3] == best_acc and r[4] == best_fa]
-    current = AbstainRule()
-    if rate(current, inputs) == (best_acc, best_fa):
-        return current, (best_acc, best_fa)       # a tie keeps the calibrated rule: no churn from noise
-    mid = lambda i: sorted(r[i] for r in ties)[len(ties) // 2]
-    choice = AbstainRule(mid(0), mid(1), mid(2))
-    if rate(choice, inputs) != (best_acc, best_fa):
-        choice = AbstainRule(*ties[0][:3])
-    return choice, rate(choice, inputs)
-
-
-def leave_one_organisation_out(inputs, gold: list[Gold], max_false: float = 0.05) -> dict:
-    """The abstain rule chosen without each organisation's questions, judged on that organisation's:
-    numbers that were not tuned on the questions they are reported on."""
-    folds = sorted({g.fold for g in gold})
-    held = []
-    per_fold = {}
-    for f in folds:
-        train = [x for x, g in zip(inputs, gold) if g.fold != f]
-        test = [x for x, g in zip(inputs, gold) if g.fold == f]
-        rule, _ = choose_rule(train, max_false)
-        held += [(ok, rule.abstains(c, cov)) for ok, c, cov in test]
-        per_fold[f or "(none)"] = rule
-    unans = [a for ok, a in held if not ok]
-    ans = [a for ok, a in held if ok]
-    return {"folds": len(folds), "abstain_accuracy": sum(unans) / max(len(unans), 1),
-            "false_abstain_rate": sum(ans) / max(len(ans), 1), "rules": per_fold}
-
-
 def load_fold_rankers(folder: Path) -> dict:
     """fold -> Ranker from the folder ``assistant train-ranker`` writes (folds.json names the files)."""
     table = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
     return {fold: Ranker.from_json(json.loads((folder / name).read_text(encoding="utf-8")))
             for fold, name in table.items()}
+
+
+def load_fold_decisions(folder: Path) -> dict:
+    """fold -> answer Decision trained without that organisation (the same files as ``load_fold_rankers``)."""
+    table = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
+    out = {}
+    for fold, name in table.items():
+        d = json.loads((folder / name).read_text(encoding="utf-8")).get("decision")
+        if d is not None:
+            out[fold] = Decision.from_json(d)
+    return out

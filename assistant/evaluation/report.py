@@ -12,16 +12,14 @@ from assistant.evaluation.evaluate import (
     KS,
     SCOPE_METRICS,
     TABLE_HEAD,
-    auc,
     breakdown,
     evaluate,
     failures,
     format_breakdown,
     format_text,
-    leave_one_organisation_out,
+    load_fold_decisions,
     load_fold_rankers,
     load_gold,
-    sweep,
     table_row,
 )
 from assistant.language.danish import Analyzer
@@ -67,7 +65,7 @@ def write_report(assistant, out: Path, gold_paths: list[Path]) -> None:
         "",
         f"Gold set: {names} ({len(gold)} questions, {sum(not g.answerable for g in gold)} not answerable). "
         f"Model: `{assistant.embedder.model_id}`. Index: {base.manifest['chunks']} chunks, "
-        f"chunking {base.manifest['chunking']}. Abstain rule: {assistant.abstain}.",
+        f"chunking {base.manifest['chunking']}. Answer decision: threshold {assistant.decision.threshold:.3f} (`assistant/answer/decision.json`).",
         "",
         "Printed by `make eval` (`assistant eval --report evals/report.md`).",
         "",
@@ -113,30 +111,13 @@ def _plot(results: dict, path: Path) -> None:
 
 def main_eval(args, assistant) -> int:
     gold = load_gold(args.gold or DEFAULT_GOLD)
-    if args.sweep:
-        rule, (acc, fa), inputs = sweep(assistant, gold)
-        print(f"{len(inputs)} questions; chosen rule (thresholds on the confidence, the best candidate quote's symmetric similarity):")
-        print(f"  plain={rule.plain:.3f}  missing={rule.missing:.3f}  english={rule.english:.3f}")
-        print(f"  abstain accuracy {acc:.3f}, false abstain rate {fa:.3f} (in sample)")
-        if args.folds:
-            loo = leave_one_organisation_out(inputs, gold)
-            print(f"  leave-one-organisation-out ({loo['folds']} folds): abstain accuracy "
-                  f"{loo['abstain_accuracy']:.3f}, false abstain rate {loo['false_abstain_rate']:.3f}")
-        sep = {kind: auc([c for ok, c, cov in inputs if ok and kind in ("all", cov.kind)],
-                         [c for ok, c, cov in inputs if not ok and kind in ("all", cov.kind)])
-               for kind in ("all", "plain", "missing", "english")}
-        print("  separation of confidence (ROC AUC, answerable vs not): "
-              + ", ".join(f"{name} {v:.3f}" for name, v in sep.items()))
-        print("kind     answerable  confidence  missing words")
-        for (ok, c, cov), g in sorted(zip(inputs, gold), key=lambda t: t[0][1]):
-            print(f"{cov.kind:8} {str(ok):10}  {c:10.3f}  {' '.join(cov.missing)}  [{g.id}] {g.question[:50]}")
-        return 0
     if args.report:
         write_report(assistant, Path(args.report), [Path(p) for p in (args.gold or [])])
         print(f"wrote {args.report}")
         return 0
     fold_rankers = load_fold_rankers(Path(args.fold_rankers)) if args.fold_rankers else None
-    result = evaluate(assistant, gold, args.retriever, fold_rankers=fold_rankers)
+    fold_decisions = load_fold_decisions(Path(args.fold_rankers)) if args.fold_rankers else None
+    result = evaluate(assistant, gold, args.retriever, fold_rankers=fold_rankers, fold_decisions=fold_decisions)
     if fold_rankers is not None:
         print(f"quotes chosen by rankers trained without the question's organisation ({args.fold_rankers})",
               file=sys.stderr if args.json else sys.stdout)     # --json prints JSON only

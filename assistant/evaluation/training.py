@@ -22,10 +22,15 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from assistant.answer.decision import literal_coverage
 from assistant.answer.extract import QUOTE_PASSAGES, gather
-from assistant.answer.rank import FEATURES, WEIGHTS_PATH, Interaction, Ranker, interaction
+from assistant.answer.per_organisation import top_passage
+from assistant.answer.question import Question
+from assistant.answer.rank import FEATURES, WEIGHTS_PATH, Interaction, Ranker, interaction, terms_of
 from assistant.answer.retrieve import Filters, retrieve
+from assistant.evaluation.deciding import train_decision
 from assistant.evaluation.evaluate import load_gold
+from assistant.store.index import reader_scope
 
 SETS = ((Path("evals/devcorpus"), Path("evals/devcorpus/gold.jsonl")),
         (Path("corpus"), Path("evals/dev.jsonl")))
@@ -61,16 +66,23 @@ class Example:
     question: str = ""        # the text embedded as ``qvec`` and the candidates' texts (evals/tools read them)
     texts: tuple[str, ...] = ()
     columns: tuple[str, ...] = FEATURES     # what X's columns are (an experiment may add its own)
+    # for the answer decision (evaluation/deciding.py): every gold question, answerable or not
+    answerable: bool = True
+    analysed: Question | None = None        # the question as answered (``Question``)
+    literal: np.ndarray | None = None       # the candidates' literal coverage of its focus words
+    top_passage: float = 0.0                # the best passage's dense similarity
+    missing_words: int = 0                  # its words no document uses
+    baseline: float | None = None           # within an organisation: the best passage of all documents
+    scope_missing: int = 0                  # within an organisation: subject words only others' documents use
 
 
 def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[Example]:
-    """Ask each answerable gold question as the assistant does and label its candidates."""
+    """Ask each gold question as the assistant does and label its candidates (an unanswerable question's
+    candidates are all negative: the ranker learns from the answerable ones, the decision from all)."""
     index = assistant.index
     out = []
     for g in gold:
-        if not g.answerable:
-            continue
-        question = assistant.understand(g.question, None, Filters(internal=True))
+        question = asked_as = assistant.understand(g.question, None, Filters(internal=True))
         scope = question.scope
         asked = [(question, Filters(internal=True))]     # the operator's measurement: every document counts
         if len(scope.organisations) == 1 and not scope.compare:
@@ -85,14 +97,22 @@ def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[
         for question, filters in asked:
             q = question.text
             qvec = assistant.embedder.embed_queries([q])[0]
+            baseline = (top_passage(assistant, question, qvec, Filters(internal=True))
+                        if filters.organisations else None)
+            scope_missing = (len(assistant.scoped.subject_missing(filters.organisations[0], asked_as, True))
+                             if len(filters.organisations) == 1 else 0)
             hits = retrieve(index, q, qvec, k=max(10, top_hits), filters=filters,
                             depth=assistant.settings.fetch_depth, rrf_k=assistant.settings.rrf_k,
                             terms=question.terms)[:top_hits]
             c = gather(question, qvec, hits, assistant.span_vectors, index.documents, index.analyzer,
                        store=index.spans)
-            y = np.array([g.matches(s.hit.chunk.document, s.span.text) for s in c.scored], bool)
+            y = np.array([g.answerable and g.matches(s.hit.chunk.document, s.span.text) for s in c.scored], bool)
+            literal = literal_coverage(question, [terms_of(index.analyzer, s.span.text) for s in c.scored])
+            missing = index.vocabulary.check_words(question.words, question.english).missing
             out.append(Example(g.id, f"{name}:{g.fold or '(none)'}", c.X, y, qvec, c.vectors, q,
-                               tuple(s.span.text for s in c.scored)))
+                               tuple(s.span.text for s in c.scored), answerable=g.answerable, analysed=question,
+                               literal=literal, top_passage=max((h.dense_score or 0.0 for h in hits), default=0.0),
+                               missing_words=len(missing), baseline=baseline, scope_missing=scope_missing))
     return out
 
 
@@ -149,16 +169,21 @@ def leave_one_out(examples: list[Example], C: float, features: tuple[str, ...] =
     return hits / len(examples)
 
 
-def save_folds(examples: list[Example], C: float, folder: Path, rankers: dict | None = None) -> None:
-    """One ranker per organisation, trained without it, for ``assistant eval --fold-rankers``
-    (``rankers``: those ``leave_one_out`` fitted at ``C``, else fitted here).
-    Folds are named as the gold files name them (the development corpus's organisations)."""
+def save_folds(examples: list[Example], C: float, folder: Path, rankers: dict | None = None,
+               decisions: dict | None = None) -> None:
+    """One ranker (and answer decision) per organisation, trained without it, for ``assistant eval
+    --fold-rankers`` (``rankers``: those ``leave_one_out`` fitted at ``C``, else fitted here; ``decisions``:
+    those ``deciding.leave_one_out`` fitted). Folds are named as the gold files name them (the development
+    corpus's organisations)."""
     folder.mkdir(parents=True, exist_ok=True)
     table = {}
-    for n, fold in enumerate(sorted({e.fold for e in examples})):
+    for n, fold in enumerate(sorted({e.fold for e in examples} | set(decisions or {}))):
         ranker = (rankers or {}).get(fold) or fit([e for e in examples if e.fold != fold], C)
         name = f"fold-{n:02d}.json"
-        (folder / name).write_text(json.dumps(ranker.to_json({"held_out": fold})), encoding="utf-8")
+        extra = {"held_out": fold}
+        if fold in (decisions or {}):
+            extra["decision"] = decisions[fold].to_json()
+        (folder / name).write_text(json.dumps(ranker.to_json(extra)), encoding="utf-8")
         table[fold.split(":", 1)[1]] = name if fold.startswith("devcorpus:") else table.get(fold.split(":", 1)[1], name)
     (folder / "folds.json").write_text(json.dumps(table, ensure_ascii=False, indent=1), encoding="utf-8")
 
@@ -177,20 +202,26 @@ def dense_only(examples: list[Example]) -> float:
 
 
 def development_examples(assistant_for, work: Path) -> list[Example]:
-    """Build the development indexes (incrementally) under ``work`` and collect their examples.
-    ``assistant_for(corpus, index_dir)`` makes an Assistant; paths are relative to the repository."""
+    """Build the development indexes (incrementally) under ``work`` and collect their examples (every
+    question, answerable or not). ``assistant_for(corpus, index_dir)`` makes an Assistant; paths are
+    relative to the repository."""
     examples: list[Example] = []
     for corpus, gold_path in SETS:
         assistant = assistant_for(corpus, work / corpus.name)
         assistant.build(corpus)
-        examples += collect(assistant, load_gold([gold_path]), corpus.name)
+        with reader_scope(True):           # every document counts, internal ones too (the operator's measurement)
+            examples += collect(assistant, load_gold([gold_path]), corpus.name)
     return examples
 
 
-def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = False, log=print) -> dict:
+def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = False, log=print,
+          decision_out: Path | None = None) -> dict:
     """Build the development indexes (incrementally) under ``work``, collect, choose C on the folds,
-    fit on everything and write the weights. ``assistant_for(corpus, index_dir)`` makes an Assistant."""
-    examples = development_examples(assistant_for, work)
+    fit on everything and write the weights: the quote ranker's to ``out``, the answer decision's to
+    ``decision_out`` (default: ``decision.json`` beside ``out``). ``assistant_for(corpus, index_dir)``
+    makes an Assistant."""
+    everything = development_examples(assistant_for, work)
+    examples = [e for e in everything if e.answerable]
     n_pos = sum(bool(e.y.any()) for e in examples)
     log(f"{len(examples)} answerable questions, {n_pos} with the answer among the candidates "
         f"(the ceiling for hit@1), {sum(len(e.y) for e in examples)} candidates, "
@@ -217,8 +248,15 @@ def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = 
         v = leave_one_out(examples, best_C, with_interaction=False)
         report["ablation"][INTERACTION_GROUP] = round(v, 4)
         log(f"without {INTERACTION_GROUP:28} LOO hit@1 {v:.3f} ({v - loo[best_C]:+.3f})")
-    save_folds(examples, best_C, work / "folds", fold_rankers[best_C])
+    decision, report["decision"], fold_decisions = train_decision(everything, fold_rankers[best_C], ranker,
+                                                                  ablation=ablation, log=log)
+    save_folds(examples, best_C, work / "folds", fold_rankers[best_C], fold_decisions)
     weights = ranker.to_json({"trained_on": [str(g) for _, g in SETS], "C": best_C})
     out.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
-    log(f"wrote {out}")
+    decision_out = decision_out or out.with_name("decision.json")
+    decision_out.write_text(json.dumps(decision.to_json({"trained_on": [str(g) for _, g in SETS],
+                                                         "C": report["decision"]["C"],
+                                                         "budget": report["decision"]["budget"]}), indent=1) + "\n",
+                            encoding="utf-8")
+    log(f"wrote {out} and {decision_out}")
     return report
