@@ -5,6 +5,8 @@ import pytest
 from conftest import CORPUS
 from serving import ask, build_index, running_server
 
+from assistant.answer.compose import NOT_FOUND
+from assistant.answer.decision import Verdict
 from assistant.answer.scope import Scope
 from assistant.answer.why import Why
 from assistant.types import Answer, Document, OrgAnswer, Quote
@@ -53,6 +55,16 @@ def test_not_in_scope_says_so_before_other_organisations():
     (head, none), (card, quote) = answer_messages(answer)
     assert none is None and head.index(said) < head.index("andre organisationer")
     assert quote is other and card.startswith("*Aalborg Kommune:*")
+
+
+def test_no_direct_answer_names_the_missing_detail_and_shows_the_closest_candidates_as_related():
+    near = Quote("a", "Kodeks", "Aalborg Kommune", "adfærdskodeks", "Gaver", 0, 10, None, "Gaver skal være små.", 0.9)
+    answer = Answer("?", "", True, (), (near,), verdict=Verdict(False, 0.02, "amount"))
+    (head, none), (card, quote) = answer_messages(answer)
+    assert none is None and "Dokumenterne nævner ikke et beløb" in head and NOT_FOUND not in head
+    assert quote is near and "Gaver skal være små." in card
+    (head, _), _ = answer_messages(Answer("?", "", True, (), (near,), verdict=Verdict(False, 0.02)))
+    assert NOT_FOUND in head
 
 
 def test_why_is_folded_until_asked_and_escaped():

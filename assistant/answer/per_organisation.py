@@ -1,11 +1,12 @@
 """Answers within an organisation scope, built around ``Assistant._answer``.
 
-- Whether the documents answer a question at all stays the abstention rule's decision, taken as
-  before #16: on the question as asked, over the whole corpus (``corpus``).
-- A named organisation restricts the answer to its documents. Whether *they* cover the question
-  is decided against everyone else's documents (``CoverRule``): when they do not, the answer says
-  so ("Ishøj Kommunes dokumenter nævner ikke sociale medier.") and only then quotes other
-  organisations, labelled as theirs.
+- A named organisation restricts the answer to its documents. Whether *they* answer the question is
+  the answer decision (answer/decision.py) on their own candidates, which also weighs how much
+  closer everyone's best passage is and which words of the subject only others' documents use; a
+  best quote that holds every word of the subject is the answer whatever the decision says (a
+  negative claim needs evidence of absence). When they do not answer it, the answer says so
+  ("Ishøj Kommunes dokumenter nævner ikke sociale medier.") and only then quotes other
+  organisations, labelled as theirs, when the decision says theirs answer it.
 - A comparison is answered per organisation: each named one (or, for "hvad siger kommunerne
   om …", each organisation with a relevant passage, best first, up to ``MAX_COMPARED``) gets its
   best quotes or "nævner det ikke".
@@ -15,8 +16,7 @@
 Everything reads the one ``Question`` that ``Assistant.understand`` made: its ``scope`` (whose
 documents, compared or not) and, for passages, its ``topic`` (the question *without* the
 organisations' names, ``Scope.query``): the name says whose documents to read, not what they
-should say. ``_answer`` (retrieval, quote extraction, abstention) is called once per scope and is
-not changed. Visibility travels in ``Filters``: an anonymous reader's comparison columns and
+should say. ``_answer`` (retrieval, quote extraction, the decision) is called once per scope. Visibility travels in ``Filters``: an anonymous reader's comparison columns and
 "what others say" quotes come from public documents only.
 """
 from __future__ import annotations

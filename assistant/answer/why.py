@@ -12,7 +12,7 @@ from assistant.language.danish import Analyzer
 # How close in meaning, in words: multilingual-e5 cosines between a question and a passage lie
 # between about 0.70 (unrelated) and 0.92 (the same thing said); the bands are the quartiles of the
 # first quote's similarity on the development corpus, rounded (0.853 / 0.872 / 0.890 over 414 answered
-# questions; evals/tools/scope_rule.py, docs/decisions.md, "Answers").
+# questions at the time; docs/decisions.md, "Answers").
 BANDS = ((0.89, "meget tæt på"), (0.87, "tæt på"), (0.85, "nogenlunde tæt på"), (-1.0, "kun løst beslægtet med"))
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -152,8 +153,33 @@ def by_group(rows: Rows, refused: np.ndarray) -> dict[str, tuple[float, int]]:
     return {k: (float(np.mean(v)), len(v)) for k, v in sorted(out.items())}
 
 
+def plot_curve(rows: Rows, p: np.ndarray, threshold: float, path: Path) -> None:
+    """Unanswerable caught against answerable refused as the threshold moves (held-out probabilities)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ts = np.linspace(0, 1, 201)
+    refused = [(p[rows.y] < t).mean() for t in ts]
+    caught = [(p[~rows.y] < t).mean() for t in ts]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(refused, caught, label="held out by organisation")
+    ax.scatter([(p[rows.y] < threshold).mean()], [(p[~rows.y] < threshold).mean()], color="red", zorder=3,
+               label=f"shipped threshold {threshold:.3f}")
+    ax.axvline(BUDGET, color="grey", linestyle=":", label=f"budget {BUDGET:.2f}")
+    ax.set_xlabel("answerable questions refused")
+    ax.set_ylabel("unanswerable questions caught")
+    ax.set_xlim(0, 0.5)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.set_title("The answer decision, development corpus")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def train_decision(examples, rankers: dict, fallback, budget: float = BUDGET, ablation: bool = False,
-                   log=print) -> tuple[Decision, dict, dict]:
+                   log=print, plot: Path | None = None) -> tuple[Decision, dict, dict]:
     """Choose C on the folds (held-out ROC AUC), fit on everything, set the threshold on the held-out
     probabilities so that at most ``budget`` of the answerable questions are refused; judge it nested.
     Returns the decision, a report and the fold decisions (for ``assistant eval --fold-rankers``)."""
@@ -176,6 +202,13 @@ def train_decision(examples, rankers: dict, fallback, budget: float = BUDGET, ab
               "curve": [[round(a, 4), round(b, 4), round(t, 4)] for a, b, t in curve(rows, p)],
               "groups": {k: [round(v, 4), n] for k, (v, n) in by_group(rows, refused).items()}}
     log(f"chosen C={best_C}: threshold {decision.threshold:.3f}; held out: caught {caught:.3f}, refused {refused_rate:.3f}")
+    for refused_share, caught_share, t in curve(rows, p):
+        log(f"  threshold {t:.3f}: answerable refused {refused_share:.3f}, unanswerable caught {caught_share:.3f}")
+    for group, (share, n) in by_group(rows, refused).items():
+        log(f"  {group:26} refused {share:.3f} of {n}")
+    if plot is not None:
+        plot_curve(rows, p, decision.threshold, plot)
+        log(f"wrote {plot}")
     if ablation:
         report["ablation"] = {}
         for group, names in GROUPS.items():

@@ -249,7 +249,8 @@ def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = 
         report["ablation"][INTERACTION_GROUP] = round(v, 4)
         log(f"without {INTERACTION_GROUP:28} LOO hit@1 {v:.3f} ({v - loo[best_C]:+.3f})")
     decision, report["decision"], fold_decisions = train_decision(everything, fold_rankers[best_C], ranker,
-                                                                  ablation=ablation, log=log)
+                                                                  ablation=ablation, log=log,
+                                                                  plot=work / "decision_curve.png")
     save_folds(examples, best_C, work / "folds", fold_rankers[best_C], fold_decisions)
     weights = ranker.to_json({"trained_on": [str(g) for _, g in SETS], "C": best_C})
     out.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")

@@ -8,7 +8,14 @@ import sys
 from dataclasses import replace
 
 from assistant.answer.assistant import REPHRASE, Assistant, EmptyQuestion, UnclearQuestion
-from assistant.answer.compose import NOT_FOUND, agreement_line, citation, group_by_document, missing_line
+from assistant.answer.compose import (
+    NOT_FOUND,
+    agreement_line,
+    citation,
+    group_by_document,
+    missing_line,
+    no_direct_answer_line,
+)
 from assistant.answer.retrieve import FilterError, Filters
 from assistant.state.feedback import FeedbackStore, TooManyVotes
 from assistant.types import Quote
@@ -64,7 +71,11 @@ def answer_messages(answer) -> list[tuple[str, object]]:
                 for q in answer.related]
         return out
     if answer.abstained:
-        head.append(NOT_FOUND)
+        verdict = answer.verdict
+        if verdict is not None and verdict.outcome == "no_direct_answer":    # the subject is there, the detail not
+            head.append(esc(no_direct_answer_line(verdict.missing_kind)))
+        else:
+            head.append(NOT_FOUND)
         if answer.missing_terms:
             head.append(esc(missing_line(answer.missing_terms)))
         if answer.related:
