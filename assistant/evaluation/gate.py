@@ -135,8 +135,8 @@ def _Pinned(base, index, tick):
             finally:
                 tick()
 
-    p = Pinned(base.settings, base.index_dir, base.embedder, base.abstain)
-    for shared in ("span_vectors", "ranker", "use_stored_spans"):     # same model, ranker and settings
+    p = Pinned(base.settings, base.index_dir, base.embedder, base.decision)
+    for shared in ("span_vectors", "ranker", "use_stored_spans"):     # same model, ranker and settings (the decision above)
         if hasattr(base, shared):
             setattr(p, shared, getattr(base, shared))
     return p
