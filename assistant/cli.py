@@ -193,7 +193,8 @@ def cmd_serve(args) -> int:
         gate = Gate.from_env(settings.data_dir)
     from assistant.answer.assistant import Assistant
     serve(Assistant(settings), host=args.host, port=args.port, corpus=settings.corpus_dir,
-          data_dir=settings.data_dir, require_login=args.require_login, gate=gate)
+          data_dir=settings.data_dir, require_login=args.require_login, gate=gate,
+          forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 
@@ -306,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--gate", nargs="+", metavar="GOLD",
                     help="gold sets a rebuild must not get worse on before it is switched in: bundled, feedback "
                          "or JSONL files (env ASSISTANT_GATE, comma-separated)")
+    sp.add_argument("--forwarded-allow-ips", default=os.environ.get("ASSISTANT_FORWARDED_ALLOW_IPS"),
+                    help="addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated; "
+                         "default: none, env ASSISTANT_FORWARDED_ALLOW_IPS)")
     sp.add_argument("--gate-margin", type=float, default=None,
                     help="largest allowed drop in recall@3 or quote hit@1 (default 0.05, env ASSISTANT_GATE_MARGIN)")
     sp.set_defaults(func=cmd_serve)

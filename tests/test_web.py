@@ -9,6 +9,7 @@ from fakes import FakeEmbedder, make_pdf
 from webclient import PASSWORD, csrf, login, make_site
 
 from assistant.state.audit import AuditLog
+from assistant.state.users import UserStore
 from assistant.store.index import Index, resolve_current
 
 NEW_POLICY = ("Retningslinjer for hjemmearbejde\n\nHjemmearbejde\n\n"
@@ -68,6 +69,40 @@ def test_removed_user_loses_the_session_on_the_next_request(site):
     assert client.get("/whoami").text == "ole (medarbejder)"
     app.state.users.remove("ole")
     assert client.get("/whoami").text == "ikke logget ind"
+
+
+def test_a_new_password_or_a_recreated_account_ends_the_old_sessions(site):
+    """What `assistant user password` and `user remove` + `user add` do from another process: the old
+    cookie is anonymous at once, and a staff cookie never becomes an administrator's."""
+    client, _, _, tmp = site
+    users = UserStore(tmp / "data")                 # another process's view of users.json
+    login(client, name="ole")
+    assert client.get("/whoami").text == "ole (medarbejder)"
+    users.set_password("ole", PASSWORD + "-ny")
+    assert client.get("/whoami").text == "ikke logget ind"
+    assert login(client, name="ole", password=PASSWORD + "-ny").status_code == 303
+    assert client.get("/whoami").text == "ole (medarbejder)"
+    users.remove("ole")
+    users.add("ole", "et-helt-andet-kodeord", "admin")
+    assert client.get("/whoami").text == "ikke logget ind"
+    assert client.get("/admin").status_code == 303
+
+
+def test_login_throttling_has_no_reset_counts_accounts_across_addresses_and_refuses_long_passwords(site):
+    _, app, _, _ = site
+    sessions = app.state.sessions
+    for _ in range(5):
+        sessions.login_failed("hanne", "10.0.0.1")
+    assert not sessions.login_allowed("hanne", "10.0.0.1")
+    for i in range(10_050):                         # a flood of new names and addresses
+        sessions.login_failed(f"x{i}", f"10.1.{i // 250}.{i % 250}")
+    assert not sessions.login_allowed("hanne", "10.0.0.1")          # nothing was cleared
+    for i in range(20):                             # one account from many addresses
+        sessions.login_failed("ole", f"10.2.0.{i}")
+    assert not sessions.login_allowed("ole", "10.2.0.99")
+    # the table is full (a real client has one address, allowed 50 failures): new keys wait for the window
+    assert not sessions.login_allowed("hanne", "10.3.0.1")
+    assert app.state.users.verify("hanne", PASSWORD + "x" * 5000) is None
 
 
 def test_administration_is_for_admins_only(site):

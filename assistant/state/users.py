@@ -11,13 +11,14 @@ user's sessions on their next request.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import stat
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,7 +26,7 @@ ROLES = ("admin", "staff")
 ROLE_NAMES = {"admin": "administrator", "staff": "medarbejder"}   # shown on the page
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 10
-MAX_PASSWORD = 1024          # hashing cost is bounded: a 1 MB "password" is refused before it is hashed
+MAX_PASSWORD = 1024          # longer is refused, checked against a dummy hash of its first 1,024 characters (same cost)
 
 
 class UserError(ValueError):
@@ -36,6 +37,9 @@ class UserError(ValueError):
 class User:
     name: str
     role: str
+    # which password of the account this is (a digest of its stored hash): a password change, a removal
+    # or a re-creation gives a new one, and sessions made with the old one end (web/sessions.py)
+    generation: str = field(default="", compare=False)
 
     @property
     def admin(self) -> bool:
@@ -44,6 +48,10 @@ class User:
     @property
     def reads_internal(self) -> bool:
         return self.role in ROLES
+
+
+def _generation(row: dict) -> str:
+    return hashlib.sha256(str(row.get("hash", "")).encode("utf-8")).hexdigest()[:16]
 
 
 def check_name(name: str) -> str:
@@ -106,10 +114,10 @@ class UserStore:
 
     def get(self, name: str) -> User | None:
         row = self._load().get(name)
-        return User(name, row["role"]) if row and row.get("role") in ROLES else None
+        return User(name, row["role"], _generation(row)) if row and row.get("role") in ROLES else None
 
     def list(self) -> list[User]:
-        return [User(n, r["role"]) for n, r in sorted(self._load().items()) if r.get("role") in ROLES]
+        return [User(n, r["role"], _generation(r)) for n, r in sorted(self._load().items()) if r.get("role") in ROLES]
 
     def verify(self, name: str, password: str) -> User | None:
         """The user when ``password`` is theirs; None otherwise (unknown names cost the same time)."""
@@ -120,8 +128,8 @@ class UserStore:
         except UserError:
             name = ""
         row = self._load().get(name) if name else None
-        if len(password) > MAX_PASSWORD:
-            return None
+        if len(password) > MAX_PASSWORD:          # refused, at the cost of a wrong password (no timing tell)
+            password, row = password[:MAX_PASSWORD], None
         if row is None:
             if self._dummy is None:
                 self._dummy = ph.hash("not a password of anyone")

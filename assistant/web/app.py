@@ -168,7 +168,11 @@ def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = Fa
 
 
 def serve(assistant, host: str = "127.0.0.1", port: int = 7860, corpus: Path | None = None,
-          data_dir: Path | None = None, require_login: bool = False, gate=None) -> None:
+          data_dir: Path | None = None, require_login: bool = False, gate=None,
+          forwarded_allow_ips: str | None = None) -> None:
+    """Serve the chat. ``forwarded_allow_ips``: the proxies whose X-Forwarded-For/-Proto headers are
+    believed (comma-separated addresses); by default none, so a client cannot choose the address that
+    login throttling and the audit log see."""
     import uvicorn
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -176,4 +180,5 @@ def serve(assistant, host: str = "127.0.0.1", port: int = 7860, corpus: Path | N
                      Path(data_dir or assistant.settings.data_dir), require_login, gate)
     print(f"Kodeks-assistenten: http://{host}:{port}/ (administration: /admin)", flush=True)
     # a browser's or client's open event stream must not hold a shutdown (SIGTERM, Ctrl-C) for long
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, timeout_graceful_shutdown=3)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=bool(forwarded_allow_ips),
+                forwarded_allow_ips=forwarded_allow_ips or "", timeout_graceful_shutdown=3)

@@ -4,8 +4,14 @@ A login creates a random session token (256 bits) kept in server memory with the
 name and a CSRF token; the browser holds only the token, in an ``HttpOnly``,
 ``SameSite=Strict`` cookie (``Secure`` when the request came over HTTPS). Every request
 looks the user up again in ``users.json``, so a removed user or a changed role takes
-effect at once, and a session ends after ``MAX_AGE`` or ``IDLE`` seconds, on "Log ud", or
-when the server restarts.
+effect at once; a session also remembers which password of the account it was made with
+(``User.generation``), so a password change, a removal or a re-creation of the account (from
+the command line too) ends every session of it. A session ends after ``MAX_AGE`` or ``IDLE``
+seconds, on "Log ud", or when the server restarts.
+
+Failed logins are counted per (name, address), per address and per existing account, within
+``LOGIN_WINDOW``; nothing resets the counts but time. Forwarded headers are not read here: the
+address is the connection's (the server trusts no proxy unless told, see web/app.py).
 
 Form posts carry the session's CSRF token in a hidden field; the login form, which has
 no session yet, uses a double-submit token (cookie and field must match). Cross-site
@@ -27,7 +33,10 @@ LOGIN_COOKIE = "kodeks_login"
 MAX_AGE = 12 * 3600          # a working day, then log in again
 IDLE = 2 * 3600
 LOGIN_FAILURES = 5           # failed logins per (name, address) within LOGIN_WINDOW before a pause
+ACCOUNT_FAILURES = 20        # per existing account, from any address
+ADDRESS_FAILURES = 50        # per address, for any names
 LOGIN_WINDOW = 15 * 60
+MAX_TRACKED = 10_000         # failure records kept; past it, the expired ones go, then new keys wait
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class _Session:
     csrf: str
     created: float
     seen: float
+    generation: str = ""                           # the account's password when the session was made
     flash: list = field(default_factory=list)     # messages for the next admin page, shown once
 
 
@@ -75,7 +85,7 @@ class Sessions:
         now = self.clock()
         with self._lock:
             self._expire(now)
-            self._s[token] = _Session(user.name, secrets.token_urlsafe(32), now, now)
+            self._s[token] = _Session(user.name, secrets.token_urlsafe(32), now, now, user.generation)
         return token
 
     def end(self, token: str | None) -> None:
@@ -99,12 +109,12 @@ class Sessions:
                 del self._s[token]
                 return ANONYMOUS
             s.seen = now
-            name, csrf = s.name, s.csrf
+            name, csrf, generation = s.name, s.csrf, s.generation
         try:
             user = self.users.get(name)
         except ValueError:           # users.json unreadable: nobody is logged in
             user = None
-        if user is None:
+        if user is None or user.generation != generation:     # removed, re-created or a new password
             self.end(token)
             return ANONYMOUS
         return Viewer(user, csrf)
@@ -130,23 +140,48 @@ class Sessions:
         for t in [t for t, s in self._s.items() if now - s.created > MAX_AGE or now - s.seen > IDLE]:
             del self._s[t]
 
-    # -- login throttling: a name tried from one address too often waits a while
+    # -- login throttling: a name tried from one address, an account from anywhere, or one address
+    # trying many names, too often, waits a while
+    def _keys(self, name: str, address: str) -> list[tuple[tuple, int]]:
+        keys = [(("pair", name, address), LOGIN_FAILURES), (("address", address), ADDRESS_FAILURES)]
+        try:
+            if self.users.get(name) is not None:
+                keys.append((("account", name), ACCOUNT_FAILURES))
+        except ValueError:
+            pass
+        return keys
+
+    def _recent(self, key: tuple, now: float) -> list[float]:
+        times = [t for t in self._failures.get(key, []) if now - t < LOGIN_WINDOW]
+        if times:
+            self._failures[key] = times
+        else:
+            self._failures.pop(key, None)
+        return times
+
     def login_allowed(self, name: str, address: str) -> bool:
         now = self.clock()
+        keys = self._keys(name, address)
         with self._lock:
-            times = [t for t in self._failures.get((name, address), []) if now - t < LOGIN_WINDOW]
-            self._failures[(name, address)] = times
-            return len(times) < LOGIN_FAILURES
+            if any(len(self._recent(k, now)) >= limit for k, limit in keys):
+                return False
+            # a full table after pruning: only keys already counted may try (no reset, no growth)
+            return len(self._failures) < MAX_TRACKED or all(k in self._failures for k, _ in keys)
 
     def login_failed(self, name: str, address: str) -> None:
+        now = self.clock()
+        keys = self._keys(name, address)
         with self._lock:
-            if len(self._failures) > 10_000:
-                self._failures.clear()
-            self._failures.setdefault((name, address), []).append(self.clock())
+            if len(self._failures) >= MAX_TRACKED:
+                for k in list(self._failures):
+                    self._recent(k, now)
+            for k, _ in keys:
+                if k in self._failures or len(self._failures) < MAX_TRACKED:
+                    self._failures.setdefault(k, []).append(now)
 
     def login_succeeded(self, name: str, address: str) -> None:
         with self._lock:
-            self._failures.pop((name, address), None)
+            self._failures.pop(("pair", name, address), None)
 
 
 def same_token(a: str | None, b: str | None) -> bool:
