@@ -105,6 +105,27 @@ def test_login_throttling_has_no_reset_counts_accounts_across_addresses_and_refu
     assert app.state.users.verify("hanne", PASSWORD + "x" * 5000) is None
 
 
+def test_the_password_check_runs_off_the_event_loop(site, monkeypatch):
+    """Argon2 takes a core for a while; on the event loop, failed log-ins would stall every page and answer."""
+    import asyncio
+    client, app, _, _ = site
+    seen = []
+    verify = app.state.users.verify
+
+    def spy(name, password):
+        try:
+            asyncio.get_running_loop()
+            seen.append("on the event loop")
+        except RuntimeError:
+            seen.append("in a worker thread")
+        return verify(name, password)
+
+    monkeypatch.setattr(app.state.users, "verify", spy)
+    assert login(client, password="forkert-kodeord").status_code == 401
+    assert login(client).status_code == 303
+    assert seen == ["in a worker thread"] * 2
+
+
 def test_administration_is_for_admins_only(site):
     client, *_ = site
     r = client.get("/admin")

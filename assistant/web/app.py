@@ -10,9 +10,11 @@ as ``Filters(internal=...)``.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
@@ -36,6 +38,14 @@ def _local(next_url: str | None) -> str:
     if parts.scheme or parts.netloc or not n.startswith("/") or n.startswith("//") or "\\" in n:
         return "/"
     return n
+
+
+_HASHING = threading.BoundedSemaphore(2)      # Argon2 checks at a time (each takes a core for ~50 ms)
+
+
+def _verify(users: UserStore, name: str, password: str):
+    with _HASHING:
+        return users.verify(name, password)
 
 
 def _secure(request: Request) -> bool:
@@ -104,8 +114,8 @@ def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = Fa
         if not sessions.login_allowed(name, address):
             audit.record(name or "?", "login_throttled", address=address)
             return again("For mange forkerte forsøg; vent et kvarter og prøv igen.", 429)
-        try:
-            user = users.verify(name, password)
+        try:       # Argon2 off the event loop, two at a time: failed log-ins do not stall the chat
+            user = await anyio.to_thread.run_sync(_verify, users, name, password)
         except ValueError:
             user = None
         if user is None:
