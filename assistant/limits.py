@@ -34,6 +34,7 @@ class Limits:
     # server
     upload_bytes: int = 1 * MB           # Gradio's upload route (the chat has no file inputs)
     document_upload_bytes: int = 20 * MB  # one document uploaded on the administration page
+    request_bytes: int = 2 * MB          # any other request body (a chat event with its history, a form)
     monitoring: bool = False             # Gradio's /monitoring routes
 
     @classmethod

@@ -172,8 +172,9 @@ def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = Fa
                               run_history=False, max_file_size=lim.upload_bytes, enable_monitoring=lim.monitoring)
     if require_login:
         app.add_middleware(LoginRequired, sessions=sessions)
-    # outermost: foreign-Origin writes refused, Gradio's upload route bounded (issue 19), on every route
-    app.add_middleware(RequestGuard, upload_bytes=lim.upload_bytes)
+    # outermost: foreign-Origin writes refused, every request body bounded (issues 19, 35), on every route
+    app.add_middleware(RequestGuard, upload_bytes=lim.upload_bytes, document_bytes=lim.document_upload_bytes,
+                       request_bytes=lim.request_bytes)
     return app
 
 
