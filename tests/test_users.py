@@ -72,3 +72,17 @@ def test_password_change_and_a_world_readable_file_is_made_private(tmp_path):
     assert UserStore(tmp_path).get("hanne") is not None and file_mode(store.path) == 0o600
     with pytest.raises(UserError, match="at most 1024"):
         store.add("lang", "x" * 2000)
+
+
+@pytest.mark.parametrize("password", ["aaaaaaaaaa", "1234567890", "password12", "hanneshanne", "qwertyuiop1"])
+def test_easily_guessed_passwords_and_the_user_name_are_refused_with_a_reason(tmp_path, password):
+    store = UserStore(tmp_path / "data")
+    with pytest.raises(UserError, match="easy to guess|user name"):
+        store.add("hanne", password)
+    out = cli("add", "hanne", "--password-stdin", "--data", str(tmp_path / "data"), stdin=password + "\n")
+    assert out.returncode != 0 and "password" in out.stderr and not (tmp_path / "data" / "users.json").exists()
+    store.add("hanne", PASSWORD)
+    with pytest.raises(UserError):
+        store.set_password("hanne", password)
+    assert store.verify("hanne", PASSWORD)
+

@@ -26,6 +26,7 @@ ROLES = ("admin", "staff")
 ROLE_NAMES = {"admin": "administrator", "staff": "medarbejder"}   # shown on the page
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 10
+MIN_STRENGTH = 3             # zxcvbn's score (0-4): 3 is "safely unguessable" against online and throttled attacks
 MAX_PASSWORD = 1024          # longer is refused, checked against a dummy hash of its first 1,024 characters (same cost)
 
 
@@ -68,11 +69,22 @@ def check_role(role: str) -> str:
     return role
 
 
-def check_password(password: str) -> str:
+def check_password(password: str, name: str = "") -> str:
+    """A password long enough and hard to guess: zxcvbn (common passwords, repeats, sequences, keyboard
+    patterns, dictionary words) must rate it at least ``MIN_STRENGTH`` of 4, and it must not hold the
+    user's name."""
     if len(password) < MIN_PASSWORD:
         raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise UserError(f"the password must be at most {MAX_PASSWORD} characters")
+    if len(name) >= 3 and name.lower() in password.lower():
+        raise UserError("the password must not contain the user name")
+    from zxcvbn import zxcvbn
+    rating = zxcvbn(password, user_inputs=[name] if name else [])
+    if rating["score"] < MIN_STRENGTH:
+        why = rating["feedback"].get("warning") or "it is easy to guess"
+        raise UserError(f"the password is too easy to guess ({why.rstrip('.')}); a phrase of three or four "
+                        "unrelated words is a good password")
     return password
 
 
@@ -149,7 +161,7 @@ class UserStore:
     # -- writing
     def add(self, name: str, password: str, role: str = "staff") -> User:
         name, role = check_name(name), check_role(role)
-        check_password(password)
+        check_password(password, name)
         users = dict(self._load())
         if name in users:
             raise UserError(f"user {name!r} exists; remove it first or set a new password with "
@@ -157,11 +169,11 @@ class UserStore:
         users[name] = {"role": role, "hash": _hasher().hash(password),
                        "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         self._write(users)
-        return User(name, role)
+        return self.get(name)
 
     def set_password(self, name: str, password: str) -> None:
         name = check_name(name)
-        check_password(password)
+        check_password(password, name)
         if name not in self._load():
             raise UserError(f"no user {name!r}")
         self._update(name, hash=_hasher().hash(password))
