@@ -10,7 +10,7 @@ from assistant.answer.decision import Verdict
 from assistant.answer.scope import Scope
 from assistant.answer.why import Why
 from assistant.types import Answer, Document, OrgAnswer, Quote
-from assistant.web.chat import answer_markdown, answer_messages, comparison_html, source_html, why_html
+from assistant.web.chat import answer_markdown, answer_messages, comparison_html, source_html, voter, why_html
 
 
 def test_document_and_question_html_render_as_text():
@@ -65,6 +65,18 @@ def test_no_direct_answer_names_the_missing_detail_and_shows_the_closest_candida
     assert quote is near and "Gaver skal være små." in card
     (head, _), _ = answer_messages(Answer("?", "", True, (), (near,), verdict=Verdict(False, 0.02)))
     assert NOT_FOUND in head
+
+
+def test_votes_are_counted_per_account_or_address_never_per_client_chosen_session():
+    from types import SimpleNamespace
+
+    from assistant.state.users import User
+    from assistant.web.sessions import ANONYMOUS, Viewer
+    one = SimpleNamespace(client=SimpleNamespace(host="10.0.0.7"), session_hash="a")
+    other = SimpleNamespace(client=SimpleNamespace(host="10.0.0.7"), session_hash="b")
+    assert voter(ANONYMOUS, one) == voter(ANONYMOUS, other) == "address:10.0.0.7"
+    staff = Viewer(User("ole", "staff"))
+    assert voter(staff, one) == voter(staff, SimpleNamespace(client=SimpleNamespace(host="10.9.9.9"))) == "user:ole"
 
 
 def test_why_is_folded_until_asked_and_escaped():

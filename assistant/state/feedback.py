@@ -9,7 +9,7 @@ One line per rating in ``<data dir>/feedback.jsonl``::
 The question is stored as the assistant used it (cut at the question limit), with the
 filters it was asked with. Bounded (``assistant/limits.py``, README "Limits"): one line is
 at most ``feedback_record_bytes`` (quote texts are cut to fit), a session may vote
-``votes_per_minute`` times a minute, and the file is rotated to ``feedback.1.jsonl`` … at
+``votes_per_minute`` times a minute (the chat counts per account or address, web/chat.py ``voter``), and the file is rotated to ``feedback.1.jsonl`` … at
 ``feedback_file_bytes``, keeping ``feedback_files`` old files. Appends are one ``write`` under
 a lock, fsync'ed; a write that fails half-way (full disk) is cut back off, and a torn line
 left by a crash is ended before the next vote, so one bad write never costs another vote.

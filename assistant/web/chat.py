@@ -93,6 +93,15 @@ def answer_messages(answer) -> list[tuple[str, object]]:
     return out
 
 
+def voter(viewer, request) -> str:
+    """Whose votes a rate limit counts: the logged-in account, else the connection's address; never the
+    browser's self-chosen ``session_hash`` (a client could take a new one for every vote)."""
+    if viewer.user is not None:
+        return f"user:{viewer.user.name}"
+    client = getattr(request, "client", None)
+    return f"address:{getattr(client, 'host', None) or '?'}"
+
+
 def answer_markdown(answer) -> str:
     """The whole answer as one Markdown text (escaped)."""
     return "\n\n".join(md for md, _ in answer_messages(answer))
@@ -286,7 +295,7 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None, viewe
             return
         try:
             feedback.record(m["question"], evt.liked is True, m["abstained"], m["quotes"], assistant.index.version,
-                            filters=m.get("filters"), session=getattr(request, "session_hash", None) or "?")
+                            filters=m.get("filters"), session=voter(viewer_of(request), request))
         except TooManyVotes:
             gr.Warning("For mange stemmer på et minut; prøv igen om lidt.")
         except (OSError, ValueError) as exc:
