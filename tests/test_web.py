@@ -47,7 +47,9 @@ def test_login_sets_a_strict_httponly_cookie_and_logout_needs_the_csrf_token(sit
     client.post("/logout", data={"csrf": csrf(client)})
     assert client.get("/whoami").text == "ikke logget ind"
     actions = [(e["user"], e["action"]) for e in AuditLog(tmp / "data").entries()]
-    assert actions == [("hanne", "login_failed"), ("hanne", "login"), ("hanne", "logout")]
+    assert actions == [("hanne", "login"), ("hanne", "logout")]
+    failed = AuditLog(tmp / "data", "logins.jsonl").entries()
+    assert [(e["user"], e["action"], e["details"]["typed"]) for e in failed] == [("?", "login_failed", "hanne")]
 
 
 def test_repeated_wrong_passwords_pause_that_name_and_foreign_origins_are_refused(site):
@@ -124,6 +126,23 @@ def test_the_password_check_runs_off_the_event_loop(site, monkeypatch):
     assert login(client, password="forkert-kodeord").status_code == 401
     assert login(client).status_code == 303
     assert seen == ["in a worker thread"] * 2
+
+
+def test_a_flood_of_failed_logins_leaves_the_admin_actions_in_recent_changes(site):
+    client, app, _, tmp = site
+    login(client)                                   # hanne's log-in is an admin action on record
+    other = type(client)(app, follow_redirects=False)
+    for i in range(60):                             # another client fails 60 times, names of its choosing
+        assert login(other, name=f"<b>angriber{i}</b>"[:20], password="forkert-kodeord").status_code in (401, 429)
+    page = client.get("/admin").text
+    recent = page[page.index("Seneste ændringer"):]
+    assert "<td>hanne</td><td>login</td>" in recent and "angriber" not in recent
+    assert "Mislykkede log-ind det seneste døgn: " in recent
+    rotated = AuditLog(tmp / "data", "logins.jsonl", max_bytes=2000)
+    for _ in range(50):
+        rotated.record("?", "login_failed", typed="x" * 100)
+    assert rotated.path.stat().st_size <= 2000 and rotated.path.with_name("logins.1.jsonl").exists()
+    assert [e["action"] for e in AuditLog(tmp / "data").entries()] == ["login"]
 
 
 def test_administration_is_for_admins_only(site):

@@ -2,9 +2,13 @@
 
 The program only ever appends (``O_APPEND``, one ``write`` per line under an exclusive
 ``flock``, fsync'ed), never rewrites or truncates the file; it is created with mode 0600.
-Recorded: logins and failed logins, log-outs, uploads, replacements, deletions, metadata
-edits, rebuilds (started, switched, blocked by the eval gate, failed), the admin's
-"Skift alligevel", and user accounts added or removed from the command line.
+Recorded: logins, log-outs, uploads, replacements, deletions, metadata edits, rebuilds (started,
+switched, blocked by the eval gate, failed), the admin's "Skift alligevel", and user accounts added
+or removed from the command line: only what someone who knows a password can cause.
+
+Failed and throttled log-ins, which anyone can cause, go to their own file (``logins.jsonl``, the
+name as typed by the client in ``typed``, never as ``user``), rotated to ``logins.1.jsonl`` past
+``max_bytes``: a flood of them cannot push an administrator's action out of sight or fill the disk.
 
     {"time": "2026-11-23T14:02:11+00:00", "user": "hanne", "action": "upload",
      "document": "dok-3f9a2b61c0", "details": {"filename": "Krænkelser.pdf", "bytes": 48213}}
@@ -30,9 +34,14 @@ def _cut(value):
     return value
 
 
+LOGINS = "logins.jsonl"
+LOGINS_BYTES = 10 * 1024 * 1024
+
+
 class AuditLog:
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / "audit.jsonl"
+    def __init__(self, data_dir: Path, name: str = "audit.jsonl", max_bytes: int | None = None):
+        self.path = Path(data_dir) / name
+        self.max_bytes = max_bytes            # rotate to <name>.1 past this (None: never; the audit log)
 
     def record(self, user: str, action: str, document: str | None = None, **details) -> dict:
         entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "user": _cut(user),
@@ -43,7 +52,14 @@ class AuditLog:
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            size = os.fstat(fd).st_size
+            st = os.fstat(fd)
+            size = st.st_size
+            if self.max_bytes is not None and size + len(data) > self.max_bytes and self._is_current(st):
+                os.replace(self.path, self.path.with_suffix(".1" + self.path.suffix))   # under the lock
+                os.close(fd)
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 data = b"\n" + data          # a line torn by a crash is ended, not joined to ours
             os.write(fd, data)
@@ -51,6 +67,14 @@ class AuditLog:
         finally:
             os.close(fd)
         return entry
+
+    def _is_current(self, st) -> bool:
+        """Is the open file still the one at ``path`` (not rotated meanwhile by another process)?"""
+        try:
+            cur = os.stat(self.path)
+        except OSError:
+            return False
+        return (cur.st_ino, cur.st_dev) == (st.st_ino, st.st_dev)
 
     def entries(self, last: int | None = None) -> list[dict]:
         """The recorded changes, oldest first (``last``: only the newest n)."""
@@ -66,3 +90,9 @@ class AuditLog:
                 if isinstance(e, dict):
                     out.append(e)
         return out[-last:] if last else out
+
+    def count(self, action: str, since: datetime) -> int:
+        """How many ``action`` entries were recorded since ``since`` (this file only)."""
+        stamp = since.isoformat(timespec="seconds")
+        return sum(1 for e in self.entries() if e.get("action") == action and str(e.get("time", "")) >= stamp)
+

@@ -6,6 +6,7 @@ looked up among the corpus' files and never used as paths.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -38,9 +39,11 @@ FORM_OVERHEAD = 64 * 1024        # multipart headers and the small fields around
 
 
 class AdminPage:
-    def __init__(self, assistant, corpus: Path, sessions: Sessions, audit: AuditLog, rebuilder: Rebuilder):
+    def __init__(self, assistant, corpus: Path, sessions: Sessions, audit: AuditLog, rebuilder: Rebuilder,
+                 logins: AuditLog | None = None):
         self.assistant, self.corpus = assistant, Path(corpus)
         self.sessions, self.audit, self.rebuilder = sessions, audit, rebuilder
+        self.logins = logins              # failed log-ins, kept apart from the changes (state/audit.py)
 
     # ------------------------------------------------------------------ routes
     def router(self) -> APIRouter:
@@ -374,8 +377,13 @@ class AdminPage:
             f"<tr><td>{esc(e.get('time', ''))}</td><td>{esc(e.get('user', ''))}</td><td>{esc(e.get('action', ''))}</td>"
             f"<td>{esc(e.get('document', ''))}</td><td class=\"muted\">{esc(_short(e.get('details')))}</td></tr>"
             for e in reversed(self.audit.entries(last=25)))
+        failed = ""
+        if self.logins is not None:
+            n = self.logins.count("login_failed", datetime.now(timezone.utc) - timedelta(days=1))
+            failed = (f" Mislykkede log-ind det seneste døgn: {n} (i {esc(self.logins.path.name)}; navnene er "
+                      f"dem, der blev tastet).")
         return (f"<section id=\"log\"><h2>Seneste ændringer</h2><p class=\"muted\">Alle ændringer står i "
-                f"{esc(self.audit.path.name)} i datamappen.</p><table><tr><th>Tid (UTC)</th><th>Hvem</th><th>Hvad</th>"
+                f"{esc(self.audit.path.name)} i datamappen.{failed}</p><table><tr><th>Tid (UTC)</th><th>Hvem</th><th>Hvad</th>"
                 f"<th>Dokument</th><th>Detaljer</th></tr>{rows}</table></section>")
 
 

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from assistant.limits import limits
-from assistant.state.audit import AuditLog
+from assistant.state.audit import LOGINS, LOGINS_BYTES, AuditLog
 from assistant.state.users import UserStore
 from assistant.store.rebuild import Rebuilder
 from assistant.web.admin import AdminPage
@@ -80,9 +80,10 @@ def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = Fa
 
 
     users, audit = UserStore(data_dir), AuditLog(data_dir)
+    logins = AuditLog(data_dir, LOGINS, max_bytes=LOGINS_BYTES)     # failed log-ins: anyone can cause them
     sessions = Sessions(users)
     rebuilder = Rebuilder(assistant, corpus, audit, gate)
-    admin = AdminPage(assistant, corpus, sessions, audit, rebuilder)
+    admin = AdminPage(assistant, corpus, sessions, audit, rebuilder, logins)
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sessions, app.state.rebuilder, app.state.audit, app.state.users = sessions, rebuilder, audit, users
@@ -112,7 +113,7 @@ def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = Fa
         if not same_token(form.get("csrf"), token):
             return again("Siden var forældet; prøv at logge ind igen.", 400)
         if not sessions.login_allowed(name, address):
-            audit.record(name or "?", "login_throttled", address=address)
+            logins.record("?", "login_throttled", typed=name, address=address)
             return again("For mange forkerte forsøg; vent et kvarter og prøv igen.", 429)
         try:       # Argon2 off the event loop, two at a time: failed log-ins do not stall the chat
             user = await anyio.to_thread.run_sync(_verify, users, name, password)
@@ -120,7 +121,7 @@ def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = Fa
             user = None
         if user is None:
             sessions.login_failed(name, address)
-            audit.record(name or "?", "login_failed", address=address)
+            logins.record("?", "login_failed", typed=name, address=address)
             return again("Forkert brugernavn eller adgangskode.", 401)
         sessions.login_succeeded(name, address)
         audit.record(user.name, "login", address=address, role=user.role)
