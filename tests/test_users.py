@@ -86,3 +86,12 @@ def test_easily_guessed_passwords_and_the_user_name_are_refused_with_a_reason(tm
         store.set_password("hanne", password)
     assert store.verify("hanne", PASSWORD)
 
+
+def test_a_running_server_sets_a_loosened_users_file_back_to_private(tmp_path):
+    import os
+    store = UserStore(tmp_path / "data")
+    store.add("hanne", PASSWORD)
+    assert store.get("hanne")                        # read once: cached
+    os.chmod(store.path, 0o644)                      # contents unchanged, only the mode
+    assert store.get("hanne") and file_mode(store.path) == 0o600
+

@@ -108,11 +108,11 @@ class UserStore:
             return {}
         key = (st.st_mtime_ns, st.st_ino)
         with self._lock:
-            if self._cache and self._cache[0] == key:
-                return self._cache[1]
-            if st.st_mode & 0o077:
+            if st.st_mode & 0o077:          # checked on every read: a chmod does not change the contents
                 os.chmod(self.path, 0o600)
                 print(f"warning: {self.path} was readable by others; set to 0600", file=sys.stderr)
+            if self._cache and self._cache[0] == key:
+                return self._cache[1]
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 users = data["users"]
