@@ -67,7 +67,8 @@ def write_report(assistant, out: Path, gold_paths: list[Path]) -> None:
         f"Model: `{assistant.embedder.model_id}`. Index: {base.manifest['chunks']} chunks, "
         f"chunking {base.manifest['chunking']}. Answer decision: threshold {assistant.decision.threshold:.3f} (`assistant/answer/decision.json`).",
         "",
-        "Printed by `make eval` (`assistant eval --report evals/report.md`).",
+        f"Printed by `make eval` (`assistant eval --report {out.as_posix()}"
+        + "".join(f" --gold {g.as_posix()}" for g in gold_paths if g != Path("evals/test.jsonl")) + "`).",
         "",
         "## Retrievers",
         "", TABLE_HEAD,
