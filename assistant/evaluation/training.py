@@ -116,9 +116,18 @@ def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[
     return out
 
 
-def fit(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES,
-        with_interaction: bool = True) -> Ranker:
-    from sklearn.linear_model import LogisticRegression
+@dataclass(frozen=True)
+class Design:
+    """The standardised training matrix of some examples (fitted at several C without being built again)."""
+    features: tuple[str, ...]
+    Z: np.ndarray
+    y: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    inter: tuple[np.ndarray, np.ndarray] | None       # the interaction columns' mean and scale
+
+
+def design(examples: list[Example], features: tuple[str, ...] = FEATURES, with_interaction: bool = True) -> Design:
     train = [e for e in examples if e.y.any()]
     cols = [train[0].columns.index(f) for f in features]
     X = np.concatenate([e.X[:, cols] for e in train]).astype(np.float64)
@@ -126,11 +135,18 @@ def fit(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES,
     mean, scale = X.mean(axis=0), X.std(axis=0)
     scale[scale == 0] = 1.0
     Z = (X - mean) / scale
+    inter = None
     if with_interaction:
         Q = np.concatenate([interaction(e.qvec, e.vecs) for e in train]).astype(np.float64)
         qmean, qscale = Q.mean(axis=0), Q.std(axis=0)
         qscale[qscale == 0] = 1.0
         Z = np.column_stack([Z, INTERACTION_ALPHA * (Q - qmean) / qscale])
+        inter = (qmean, qscale)
+    return Design(tuple(features), Z, y, mean, scale, inter)
+
+
+def fit_design(d: Design, C: float) -> Ranker:
+    from sklearn.linear_model import LogisticRegression
     # solved to a tight tolerance: the optimum is unique (L2), and stopping early left the weights of
     # near-collinear features (dense and sym) depending on float noise in the vectors (an index built in
     # other batches gave coefficients 0.05 apart at C=1; at FIT_TOL they agree to 0.0002, for 1.5x the time)
@@ -138,10 +154,16 @@ def fit(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES,
     # one BLAS thread: on this problem (some 20 000 x 400) OpenBLAS's threads cost more than they
     # give (a fit takes 1.7 s on one thread, 4.9 s on two; docs/ranking.md)
     with threadpool_limits(limits=1, user_api="blas"):
-        model.fit(Z, y)
+        model.fit(d.Z, d.y)
     coef = model.coef_[0]
-    inter = (Interaction(qmean, qscale, INTERACTION_ALPHA * coef[len(cols):]) if with_interaction else None)
-    return Ranker(tuple(features), mean, scale, coef[:len(cols)], float(model.intercept_[0]), inter)
+    n = len(d.features)
+    inter = Interaction(d.inter[0], d.inter[1], INTERACTION_ALPHA * coef[n:]) if d.inter is not None else None
+    return Ranker(d.features, d.mean, d.scale, coef[:n], float(model.intercept_[0]), inter)
+
+
+def fit(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES,
+        with_interaction: bool = True) -> Ranker:
+    return fit_design(design(examples, features, with_interaction), C)
 
 
 def top_holds(ranker: Ranker, e: Example) -> bool:
@@ -155,18 +177,23 @@ def hit_at_1(ranker: Ranker, examples: list[Example]) -> float:
     return float(np.mean([top_holds(ranker, e) for e in examples]))
 
 
-def leave_one_out(examples: list[Example], C: float, features: tuple[str, ...] = FEATURES,
-                  with_interaction: bool = True, rankers: dict | None = None) -> float:
+def leave_one_out(examples: list[Example], C: float | tuple[float, ...], features: tuple[str, ...] = FEATURES,
+                  with_interaction: bool = True, rankers: dict | None = None):
     """Hit@1 with each organisation judged by a ranker trained without it (put in ``rankers``, fold ->
-    Ranker, when given: ``save_folds`` writes them without fitting them again)."""
-    hits = 0.0
+    Ranker, when given: ``save_folds`` writes them without fitting them again). With several C (a tuple),
+    each fold's matrix is built once for all of them: {C: hit@1}, and ``rankers`` {C: {fold: Ranker}}."""
+    grid = C if isinstance(C, tuple) else (C,)
+    hits = {c: 0.0 for c in grid}
     for fold in sorted({e.fold for e in examples}):
         held = [e for e in examples if e.fold == fold]
-        ranker = fit([e for e in examples if e.fold != fold], C, features, with_interaction)
-        if rankers is not None:
-            rankers[fold] = ranker
-        hits += hit_at_1(ranker, held) * len(held)
-    return hits / len(examples)
+        d = design([e for e in examples if e.fold != fold], features, with_interaction)
+        for c in grid:
+            ranker = fit_design(d, c)
+            if rankers is not None:
+                (rankers.setdefault(c, {}) if isinstance(C, tuple) else rankers)[fold] = ranker
+            hits[c] += hit_at_1(ranker, held) * len(held)
+    out = {c: h / len(examples) for c, h in hits.items()}
+    return out if isinstance(C, tuple) else out[C]
 
 
 def save_folds(examples: list[Example], C: float, folder: Path, rankers: dict | None = None,
@@ -227,8 +254,8 @@ def train(assistant_for, work: Path, out: Path = WEIGHTS_PATH, ablation: bool = 
         f"(the ceiling for hit@1), {sum(len(e.y) for e in examples)} candidates, "
         f"{len({e.fold for e in examples})} organisation folds")
     log(f"dense similarity alone: hit@1 {dense_only(examples):.3f}")
-    fold_rankers: dict[float, dict] = {C: {} for C in C_GRID}
-    loo = {C: leave_one_out(examples, C, rankers=fold_rankers[C]) for C in C_GRID}
+    fold_rankers: dict[float, dict] = {}
+    loo = leave_one_out(examples, C_GRID, rankers=fold_rankers)
     for C, v in loo.items():
         log(f"C={C:<5} leave-one-organisation-out hit@1 {v:.3f}")
     best_C = choose_C(loo, len(examples))
