@@ -57,3 +57,16 @@ def test_auc_counts_pairs_ordered_correctly_and_ties_as_half():
     assert auc([0.1], [0.9]) == 0.0
     assert auc([0.5, 0.9], [0.5]) == 0.75
     assert math.isnan(auc([], [0.3]))
+
+
+def test_a_false_not_mentioned_is_counted_for_answerable_questions_naming_an_organisation():
+    from types import SimpleNamespace
+
+    from assistant.evaluation.evaluate import scope_row
+    g = Gold("q", "Hvad siger Havnsø om gaver?", (("doc-a", "gaver"),), organisations=("Havnsø Kommune",))
+    denied = SimpleNamespace(quotes=(), by_organisation=(), not_in_scope=("Havnsø Kommune",))
+    assert scope_row(g, denied, None)["false_not_mentioned"] == 1.0
+    quote = SimpleNamespace(organisation="Havnsø Kommune")
+    answered = SimpleNamespace(quotes=(quote,), by_organisation=(), not_in_scope=())
+    row = scope_row(g, answered, None)
+    assert row["false_not_mentioned"] == 0.0 and row["named_first_quote"] == 1.0

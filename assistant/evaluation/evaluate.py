@@ -203,6 +203,8 @@ SCOPE_METRICS = (
      "comparison questions; an organisation with a gold passage must be quoted, one without reported"),
     ("compare_quote_hit", "comparison: every quoted organisation's first quote is a gold passage",
      "comparison questions (stricter: the quotes are right, too)"),
+    ("false_not_mentioned", "false \"nævner ikke\" (lower is better)",
+     "answerable questions naming one organisation"),
 )
 
 
@@ -231,6 +233,7 @@ def scope_row(g: Gold, answer, index) -> dict:
     elif g.answerable:
         first = answer.quotes[0] if answer.quotes else None
         row["named_first_quote"] = float(bool(first and first.organisation in g.organisations))
+        row["false_not_mentioned"] = float(bool(set(g.organisations) & said))
         row["named_other_org_quoted"] = float(bool(first and first.organisation not in g.organisations))
     return row
 
