@@ -10,6 +10,7 @@ import hostile_files as hf
 import pytest
 from bounded import run_bounded
 from conftest import CORPUS, ROOT
+from fakes import make_pdf
 
 FAKE_CLI = str(Path(__file__).parent / "fake_cli.py")
 SEEDS = sorted(p.stem for p in CORPUS.iterdir())
@@ -135,3 +136,28 @@ def test_hostile_sidecars_are_refused_or_recorded_unknown_with_file_and_field(tm
     from assistant.store.index import Index
     index = Index.load(tmp_path / "index")
     assert not any("Hemmelig" in d.title for d in index.documents.values())
+
+
+def test_a_pdf_slow_within_one_page_is_refused_on_upload_at_the_time_limit(tmp_path, monkeypatch):
+    """20,000 drawn rectangles on one page keep the reader busy for seconds inside that page, where
+    the extractor's own page-by-page deadline cannot stop it; the upload probe's timer does."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from assistant.web.uploads import UploadError, store_new
+    slow = tmp_path / "slow.pdf"
+    c = canvas.Canvas(str(slow), pagesize=A4)
+    c.drawString(60, 800, "Retningslinjer for gaver")
+    for i in range(20_000):
+        c.rect(50 + i % 400, 50 + (i // 400) % 700, 1, 1)
+    c.showPage()
+    c.save()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    monkeypatch.setenv("ASSISTANT_PDF_SECONDS", "1")
+    with pytest.raises(UploadError, match="longer than 1 s"):
+        store_new(corpus, slow.read_bytes(), "pdf")
+    assert not any(corpus.iterdir())                          # nothing kept, no probe file left
+    fast = tmp_path / "fast.pdf"
+    make_pdf(fast, [["Retningslinjer for gaver", "Gaver under 300 kr. må modtages."]])
+    assert store_new(corpus, fast.read_bytes(), "pdf").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
@@ -125,7 +126,7 @@ class AdminPage:
         try:
             kind = check_upload(upload.filename or "", data)
             fields = clean_fields(dict(form))
-            path = store_new(self.corpus, data, kind)
+            path = await anyio.to_thread.run_sync(store_new, self.corpus, data, kind)   # off the event loop
         except UploadError as exc:
             self._flash(request, "fejl", f"»{upload.filename}« blev ikke gemt: {exc}")
             return self._back("#upload")
@@ -165,7 +166,7 @@ class AdminPage:
         data = await upload.read(upload_limit() + 1)
         try:
             kind = check_upload(upload.filename or "", data)
-            new = replace(f.path, data, kind, self.corpus)
+            new = await anyio.to_thread.run_sync(replace, f.path, data, kind, self.corpus)   # off the event loop
         except UploadError as exc:
             self._flash(request, "fejl", f"{doc_id} blev ikke erstattet: {exc}")
             return self._back("#dokumenter")

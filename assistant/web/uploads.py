@@ -18,12 +18,14 @@ import json
 import os
 import re
 import secrets
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.ingest.corpus import list_corpus
-from assistant.ingest.load import LoadError, decode_text, read_document
+from assistant.ingest.load import LoadError, decode_text
 from assistant.ingest.metadata import (
     MAX_FIELD_CHARS,
     SIDECAR_SUFFIX,
@@ -33,7 +35,7 @@ from assistant.ingest.metadata import (
     normalise_date,
     sidecar_path,
 )
-from assistant.limits import limits
+from assistant.limits import ENV, limits
 
 MB = 1024 * 1024
 KINDS = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "txt": ".txt"}
@@ -103,14 +105,26 @@ def _write_atomic(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
+PROBE_STARTUP_SECONDS = 15.0     # the probe process's own start (Python and the readers' imports)
+
+
 def _readable(data: bytes, kind: str, corpus: Path) -> None:
-    """Read the file with the indexer's reader (from a hidden temporary file) before accepting it."""
+    """Read the file with the indexer's reader (from a hidden temporary file) before accepting it, in a
+    process of its own (ingest/probe.py) that is killed past the PDF time limit: a file slow within one
+    page cannot hold the server."""
     probe = corpus / f".probe-{secrets.token_hex(6)}{KINDS[kind]}"
+    seconds = limits().pdf_seconds
     try:
         probe.write_bytes(data)
-        read_document(probe)
-    except LoadError as exc:
-        raise UploadError(f"Dokumentet kan ikke læses ({exc}).") from exc
+        try:
+            done = subprocess.run([sys.executable, "-m", "assistant.ingest.probe", str(probe)], capture_output=True,
+                                  text=True, timeout=seconds + PROBE_STARTUP_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise UploadError(f"Dokumentet kan ikke læses (det tog over {seconds:g} s; "
+                              f"{ENV['pdf_seconds']}).") from None
+        if done.returncode != 0:
+            reason = (done.stderr or "").strip().splitlines()[-1:] or ["ukendt fejl"]
+            raise UploadError(f"Dokumentet kan ikke læses ({reason[0][:300]}).")
     finally:
         probe.unlink(missing_ok=True)
 
