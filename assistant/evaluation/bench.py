@@ -122,6 +122,7 @@ class SizeResult:
     hnsw_recall_at_10: float | None
     hnsw_p50_ms: float | None
     questions: int
+    login_flood: dict | None = None  # chat answer ms idle and during ~50 failed log-ins a second (issue 35)
 
 
 class TimedEmbedder:
@@ -198,6 +199,82 @@ def _cold_server(index_dir: Path, runtime: str, questions: list[str]) -> tuple[f
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def login_flood(url: str, question: str, rate: float = 50.0, asks: int = 7) -> dict:
+    """Median chat answer time (ms) through the Gradio API, idle and while another client sends about
+    ``rate`` failed log-ins a second (each an Argon2 check, unless throttled): a password check must not
+    hold the chat. The ratio is what to compare; the milliseconds move with the machine."""
+    import re
+    import statistics
+    import threading
+
+    import httpx
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+
+    def median_ms() -> float:
+        times = []
+        for _ in range(asks):
+            t = time.perf_counter()
+            client.predict(question, [], "Alle", "Alle", {}, api_name="/ask")
+            times.append((time.perf_counter() - t) * 1000)
+        return statistics.median(times)
+
+    idle = median_ms()
+    stop, sent = threading.Event(), [0]
+
+    def flood():
+        with httpx.Client(base_url=url, follow_redirects=False) as web:
+            token = re.search(r'name="csrf" value="([^"]+)"', web.get("/login").text).group(1)
+            i = 0
+            while not stop.is_set():
+                t = time.perf_counter()
+                web.post("/login", data={"csrf": token, "name": f"gaet{i % 1000}", "password": "forkert-kodeord-123"})
+                sent[0] += 1
+                i += 1
+                time.sleep(max(0.0, 6.0 / rate - (time.perf_counter() - t)))     # six clients share the rate
+
+    threads = [threading.Thread(target=flood, daemon=True) for _ in range(6)]
+    for th in threads:
+        th.start()
+    time.sleep(1.0)
+    t0, n0 = time.perf_counter(), sent[0]
+    busy = median_ms()
+    per_s = (sent[0] - n0) / (time.perf_counter() - t0)
+    stop.set()
+    for th in threads:
+        th.join(timeout=10)
+    return {"idle_ms": round(idle, 1), "flood_ms": round(busy, 1), "ratio": round(busy / idle, 2),
+            "failed_logins_per_s": round(per_s, 1)}
+
+
+def _flooded_server(index_dir: Path, question: str) -> dict:
+    """`assistant serve` (ONNX Runtime) with an empty data folder, measured by ``login_flood``."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = Path(tempfile.mkdtemp(prefix="assistant-bench-data-"))
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--index", str(index_dir), "--port",
+                             str(port), "--data", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=_env("onnx"))
+    try:
+        deadline = time.perf_counter() + 600
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.perf_counter() > deadline:
+                    raise RuntimeError("server did not start for the log-in flood measurement")
+                time.sleep(0.1)
+        return login_flood(f"http://127.0.0.1:{port}/", question)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _latency(label: str, assistant, embedder, questions: list[str], stored: bool) -> LatencyRun:
@@ -306,6 +383,10 @@ def bench_size(target_chunks: int, seeds: Path, workdir: Path, settings: Setting
             ask_s = _cold_ask(index_dir, runtime)
             srv_s, rss, peak = _cold_server(index_dir, runtime, list(dict.fromkeys(questions))[:20])
             colds.append(ColdRun(runtime, round(ask_s, 2), round(srv_s, 2), round(rss, 1), round(peak, 1)))
+        flood = _flooded_server(index_dir, questions[0])
+        log(f"[{target_chunks}] chat under a failed log-in flood: {flood}")
+    else:
+        flood = None
     return SizeResult(
         chunks=summary.chunks, documents=len(summary.added) + len(summary.changed) + len(summary.unchanged),
         build_s=round(build_s, 2), build_embed_s=round(embed_s, 2), build_spans_s=round(summary.spans_seconds, 2),
@@ -317,7 +398,8 @@ def bench_size(target_chunks: int, seeds: Path, workdir: Path, settings: Setting
         rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         index_mb=round(_dir_mb(index.path), 1), spans_mb=round(_dir_mb(index.path, "spans.*"), 1),
         hnsw_recall_at_10=round(hnsw_recall, 4) if hnsw_recall is not None else None,
-        hnsw_p50_ms=round(hnsw_p50, 3) if hnsw_p50 is not None else None, questions=len(questions))
+        hnsw_p50_ms=round(hnsw_p50, 3) if hnsw_p50 is not None else None, questions=len(questions),
+        login_flood=flood)
 
 
 def bench_questions(n: int = 200) -> list[str]:
@@ -368,6 +450,10 @@ def format_row(r: SizeResult) -> str:
         lines.append(f"  {x['label']}: p50 {x['p50_ms']} ms, p95 {x['p95_ms']} ms (p95/p50 "
                      f"{x['p95_ms'] / x['p50_ms']:.2f}), first sight of a question p50 {x['p50_first_ms']} ms, "
                      f"floor {x['floor_ms']} ms (p50/floor {x['x_floor']}), stages p50 {x['stages_p50_ms']}")
+    if r.login_flood:
+        f = r.login_flood
+        lines.append(f"  chat answer p50 idle {f['idle_ms']} ms, during {f['failed_logins_per_s']} failed log-ins/s "
+                     f"{f['flood_ms']} ms (ratio {f['ratio']})")
     for c in r.cold:
         lines.append(f"  {c['runtime']} cold: ask {c['cold_ask_s']} s, server to first answer {c['cold_server_s']} s, "
                      f"serving RSS {c['serve_rss_mb']} MB (peak {c['serve_peak_rss_mb']} MB)")
