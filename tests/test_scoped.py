@@ -148,6 +148,7 @@ def test_a_subject_one_numbered_item_mentions_is_quoted_not_denied(mixed):
         assert not answer.not_in_scope and "nævner ikke" not in answer.text
         assert answer.quotes[0].organisation == "Bakkeby Kommune"
         assert BAKKEBY_SOCIAL in answer.quotes[0].text
+        assert answer.verdict.answers and answer.to_json()["decision"]["outcome"] == "answer"
 
 
 def _everything_quoted(answer):

@@ -141,6 +141,7 @@ class Verdict:
     answers: bool
     probability: float
     missing_kind: str | None = None
+    subject_stated: bool = False      # answered although below the threshold: the quote states the subject
 
     @property
     def outcome(self) -> str:
@@ -150,8 +151,10 @@ class Verdict:
         return "no_direct_answer" if self.missing_kind else "not_covered"
 
     def to_json(self) -> dict:
-        return {"outcome": self.outcome, "probability": round(self.probability, 4),
-                "missing": self.missing_kind}
+        out = {"outcome": self.outcome, "probability": round(self.probability, 4), "missing": self.missing_kind}
+        if self.subject_stated:
+            out["subject_stated"] = True
+        return out
 
 
 @dataclass(frozen=True)

@@ -103,8 +103,14 @@ class ScopedAnswers:
         that quote is the answer whatever the decision says."""
         inside = self._answer(question.about, replace(filters, organisations=(organisation,), exclude=()), how, False,
                               question)
-        covers = bool(inside.quotes) and (self.passes(inside, question) or self.states_subject(inside, question))
-        return Judged(inside, covers)
+        if not inside.quotes:
+            return Judged(inside, False)
+        if self.passes(inside, question):
+            return Judged(inside, True)
+        if self.states_subject(inside, question):      # the verdict says why it answers after all
+            stated = replace(inside.verdict, answers=True, subject_stated=True) if inside.verdict else None
+            return Judged(replace(inside, verdict=stated), True)
+        return Judged(inside, False)
 
     def states_subject(self, answer: Answer, question: Question) -> bool:
         """Does the answer's first quote hold every word of the question's subject (as lemma, compound part
