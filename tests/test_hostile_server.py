@@ -167,3 +167,69 @@ def test_server_keeps_its_last_good_version_for_every_kind_of_damage(server, cli
     fresh = (index / "current").resolve()
     assert fresh != good and fresh.name.startswith("v-2")
     assert SOCIAL in ask(client, QUESTION)
+
+
+def _raw_request(url: str, head: str, body: bytes = b"") -> int:
+    """Send ``head`` (request line and headers) and ``body`` on a plain socket; the response's status."""
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(url)
+    with socket.create_connection((u.hostname, u.port), timeout=20) as s:
+        s.sendall(head.encode("latin-1") + b"\r\n" + body)
+        return int(s.recv(200).split(b" ", 2)[1])
+
+
+def test_the_running_server_refuses_bodies_it_would_have_to_read_unbounded(server):
+    """A declared 200 MB event body is refused before it is sent; an upload without a Content-Length
+    and an event body streamed past its limit are refused, and nothing is kept."""
+    import httpx
+    url = server[0]
+    host = url.split("//")[1].rstrip("/")
+    status = _raw_request(url, f"POST /gradio_api/queue/join HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
+                               f"\r\nContent-Length: {200 * 2**20}\r\n")
+    assert status == 413
+    uploads_before = _upload_dir_size()
+
+    def chunks(n):
+        for _ in range(n):
+            yield b"\0" * 2**16
+
+    chunked = httpx.post(url + "gradio_api/upload", content=chunks(32),
+                         headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert chunked.status_code == 411
+    streamed = httpx.post(url + "gradio_api/queue/join", content=chunks(64), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    assert _upload_dir_size() - uploads_before < 2**20
+    assert httpx.get(url).status_code == 200                                 # and still serving
+
+
+def test_an_old_cookie_is_anonymous_after_a_new_password_and_after_remove_and_add(server):
+    """`assistant user password` and `user remove` + `user add --role admin` from another process end the
+    running server's sessions of that account at once."""
+    import html
+    import re
+
+    import httpx
+
+    from assistant.state.users import UserStore
+    url, _, index = server
+    users = UserStore(index.parent / "data")
+    users.add("bodil", "korrekt-hest-batteri")
+
+    def log_in(password):
+        c = httpx.Client(base_url=url, follow_redirects=False)
+        token = html.unescape(re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1))
+        assert c.post("/login", data={"csrf": token, "name": "bodil", "password": password}).status_code == 303
+        return c
+
+    old = log_in("korrekt-hest-batteri")
+    assert old.get("/whoami").text == "bodil (medarbejder)"
+    users.set_password("bodil", "en-helt-ny-hest-batteri")
+    assert old.get("/whoami").text == "ikke logget ind"
+    staff = log_in("en-helt-ny-hest-batteri")
+    users.remove("bodil")
+    users.add("bodil", "tredje-hest-batteri-kode", "admin")
+    assert staff.get("/whoami").text == "ikke logget ind"
+    assert staff.get("/admin").status_code == 303                       # to the log-in, not the admin page
+    old.close()
+    staff.close()
