@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer.compose import compose, compose_no_direct_answer, compose_not_covered, make_quote
-from assistant.answer.decision import DECISION_PATH, Decision, Verdict, evidence, literal_coverage, load_decision
+from assistant.answer.decision import DECISION_PATH, TOP, Decision, Verdict, evidence, literal_coverage, load_decision
 from assistant.answer.extract import CONFIDENCE_PASSAGES, QUOTE_PASSAGES, gather, select_quotes
 from assistant.answer.per_organisation import Ask, ScopedAnswers, describe_scope
 from assistant.answer.question import Question, analyse
@@ -424,8 +424,10 @@ class Assistant:
                baseline: float | None = None, scope_missing: int = 0) -> Verdict:
         """The answer decision (answer/decision.py) on these candidates (``regardless`` does not change it)."""
         scored = cands.scored
-        literal = literal_coverage(question, [terms_of(self.index.analyzer, s.span.text) for s in scored])
         scores = np.array([s.score for s in scored], np.float64)
+        literal = np.zeros(len(scored), np.float32)     # evidence reads only the best candidates' (decision.TOP)
+        best = np.argsort(-scores, kind="stable")[:TOP]
+        literal[best] = literal_coverage(question, [terms_of(self.index.analyzer, scored[i].span.text) for i in best])
         top_passage = max((h.dense_score or 0.0 for h in hits), default=0.0)
         gap = baseline - top_passage if baseline is not None else 0.0
         ev = evidence(question, cands.X, scores, literal, top_passage, missing_words, FEATURES, qvec, cands.vectors, gap,

@@ -31,7 +31,6 @@ of detail no best candidate holds: "Dokumenterne nævner ikke et beløb …", wi
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -169,16 +168,20 @@ class Decision:
     inter: Interaction | None = None     # the meaning interaction's weights (question x best candidate)
     meta: dict | None = None
 
-    def probability(self, ev: Evidence) -> float:
-        named = ev.named()
-        x = np.array([named[f] for f in self.features], np.float64)
-        z = float(((x - self.mean) / self.scale) @ self.coef + self.intercept)
+    def probabilities(self, E: np.ndarray, M: np.ndarray | None = None) -> np.ndarray:
+        """The probability for each row of ``E`` (evidence in ``EVIDENCE`` order), with ``M`` the rows'
+        meaning interactions (needed when the decision has that block)."""
+        X = np.asarray(E, np.float64)[:, [EVIDENCE.index(f) for f in self.features]]
+        z = ((X - self.mean) / self.scale) @ self.coef + self.intercept
         if self.inter is not None:
-            if ev.meeting is None or len(ev.meeting) != len(self.inter.coef):
+            if M is None or np.shape(M)[1] != len(self.inter.coef):
                 raise ValueError("the answer decision needs the question's and the candidates' vectors of "
                                  f"{len(self.inter.coef)} dimensions")
-            z += float((ev.meeting - self.inter.mean) / self.inter.scale @ self.inter.coef)
-        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+            z = z + ((np.asarray(M, np.float64) - self.inter.mean) / self.inter.scale) @ self.inter.coef
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
+
+    def probability(self, ev: Evidence) -> float:
+        return float(self.probabilities(np.array([ev.values]), None if ev.meeting is None else ev.meeting[None, :])[0])
 
     def decide(self, ev: Evidence) -> Verdict:
         p = self.probability(ev)

@@ -84,11 +84,7 @@ def fit(rows: Rows, mask: np.ndarray, C: float, features: tuple[str, ...] = EVID
 
 
 def probabilities(d: Decision, rows: Rows, mask: np.ndarray) -> np.ndarray:
-    X = rows.E[mask][:, [EVIDENCE.index(f) for f in d.features]]
-    z = ((X - d.mean) / d.scale) @ d.coef + d.intercept
-    if d.inter is not None:
-        z = z + ((rows.M[mask] - d.inter.mean) / d.inter.scale) @ d.inter.coef
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+    return d.probabilities(rows.E[mask], rows.M[mask])
 
 
 def threshold_for(p_answerable: np.ndarray, budget: float = BUDGET) -> float:
