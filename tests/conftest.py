@@ -15,6 +15,29 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_indexes(tmp_path_factory):
+    """Indexes built once per run (built.py), in the folder the run's workers share (pytest-xdist gives
+    each worker its own folder inside it)."""
+    import built
+    base = tmp_path_factory.getbasetemp()
+    built.CACHE = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "built-indexes"
+
+
+@pytest.fixture(scope="session")
+def bundled_assistant(tmp_path_factory, e5_embedder):
+    """A function that gives an Assistant over a fresh copy of the bundled corpus's index (real model)."""
+    def make(name="index"):
+        from built import build_once
+
+        from assistant.answer.assistant import Assistant
+        index = tmp_path_factory.mktemp(name)
+        build_once(CORPUS, index, lambda folder: Assistant(index_dir=folder, embedder=e5_embedder).build(CORPUS),
+                   e5_embedder.model_id)
+        return Assistant(index_dir=index, embedder=e5_embedder)
+    return make
+
+
 @pytest.fixture(scope="session")
 def e5_embedder():
     """The real default model (converted once per machine into the user cache), with the settings of

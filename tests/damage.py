@@ -74,7 +74,7 @@ def point_current_at_itself(root: Path) -> None:
 
 
 def point_current_at(root: Path, name: str) -> None:
-    tmp = root / f".tmp-link-test"
+    tmp = root / ".tmp-link-test"
     if tmp.is_symlink():
         tmp.unlink()
     os.symlink(name, tmp)

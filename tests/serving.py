@@ -1,16 +1,12 @@
 """Start `assistant serve` on a free port for tests, and talk to it."""
-import atexit
 import contextlib
-import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
+from built import build_once
 from conftest import ROOT
 
 
@@ -20,32 +16,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-_BUILT: dict[str, Path] = {}       # corpus fingerprint -> an index `assistant index` built from it (this process)
-
-
-def _fingerprint(corpus) -> str:
-    h = hashlib.sha256()
-    for f in sorted(Path(corpus).rglob("*")):
-        if f.is_file():
-            h.update(str(f.relative_to(corpus)).encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
 def build_index(corpus, index) -> None:
-    """`assistant index` (the real model) for ``corpus`` into ``index``. A corpus of the same files as
-    one built before in this test process gets a copy of that index (the build is deterministic and
-    the copy byte for byte the same), so each server test does not embed the same documents again."""
-    key, index = _fingerprint(corpus), Path(index)
-    if key in _BUILT and (not index.exists() or not any(index.iterdir())):
-        shutil.copytree(_BUILT[key], index, symlinks=True, dirs_exist_ok=True)
-        return
-    subprocess.run([sys.executable, "-m", "assistant.cli", "index", "--corpus", str(corpus), "--index", str(index)],
-                   check=True, cwd=ROOT, capture_output=True, timeout=900)
-    if key not in _BUILT:
-        keep = Path(tempfile.mkdtemp(prefix="built-index-"))
-        atexit.register(shutil.rmtree, keep, True)
-        shutil.copytree(index, keep / "index", symlinks=True)
-        _BUILT[key] = keep / "index"
+    """`assistant index` (the real model) for ``corpus`` into ``index``; files built before in this
+    test run get a copy of that index (built.py)."""
+    def build(folder):
+        subprocess.run([sys.executable, "-m", "assistant.cli", "index", "--corpus", str(corpus), "--index",
+                        str(folder)], check=True, cwd=ROOT, capture_output=True, timeout=900)
+    build_once(corpus, index, build)
 
 
 @contextlib.contextmanager

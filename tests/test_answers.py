@@ -4,9 +4,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import ROOT
 
-from assistant.answer.assistant import Assistant, EmptyQuestion
+from assistant.answer.assistant import EmptyQuestion
 from assistant.answer.retrieve import Filters
 from assistant.evaluation.evaluate import KEYS, evaluate, load_gold
 
@@ -28,10 +28,8 @@ CEILINGS = {"false_abstain_rate": 0.06}
 
 
 @pytest.fixture(scope="module")
-def assistant(tmp_path_factory, e5_embedder):
-    a = Assistant(index_dir=tmp_path_factory.mktemp("index"), embedder=e5_embedder)
-    a.build(CORPUS)
-    return a
+def assistant(bundled_assistant):
+    return bundled_assistant()
 
 
 def test_social_media_question_quotes_the_aalborg_code(assistant):

@@ -208,7 +208,7 @@ def test_markdown_and_html_in_documents_and_metadata_render_as_text_and_nothing_
 
     page.get_by_text("Dokumenter i indekset").click()
     row = page.locator("table tr").filter(has_text="Testby Kommune")
-    expect(row).to_have_count(1)
+    expect(row).to_have_count(1, timeout=30_000)         # the overview renders when the accordion opens
     cells = row.locator("td")
     expect(cells).to_have_count(4)                                      # the | in the date did not split a cell
     expect(cells.nth(1)).to_have_text(title)

@@ -112,6 +112,9 @@ def test_damaged_cache_is_detected_and_rebuilt(tmp_path, converted, damage, expe
         (path / "config.json").unlink()
     again = ensure_e5_model(tmp_path)
     assert again.converted and again.reason == expected
+    # repaired to the very files of a first conversion (an intact ONNX export is kept, not exported again)
+    stamp = lambda p: json.loads((p / "provenance.json").read_text())
+    assert stamp(path) == stamp(converted)
     assert ensure_e5_model(tmp_path).converted is False  # valid again
     m = Embedder(Settings(model_cache=tmp_path))
     assert m.runtime == "onnx" and m.embed_queries(["tillid"]).shape == (1, 384)

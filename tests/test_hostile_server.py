@@ -84,6 +84,7 @@ def test_a_huge_organisation_filter_is_refused_at_once_and_stalls_no_one(server,
     """One anonymous request with a 1 MB organisation value (no spaces) used to reach a quadratic
     pattern search and hold every other request for minutes."""
     from gradio_client import Client
+
     from assistant.web.chat import FILTER_REFUSED
     start = time.perf_counter()
     assert SOCIAL in ask(client, QUESTION)

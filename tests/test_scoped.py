@@ -13,10 +13,8 @@ SOCIAL = "Vi taler og skriver ordentligt til, om og med hinanden ved møder, ude
 
 
 @pytest.fixture(scope="module")
-def assistant(tmp_path_factory, e5_embedder):
-    a = Assistant(index_dir=tmp_path_factory.mktemp("index"), embedder=e5_embedder)
-    a.build(CORPUS)
-    return a
+def assistant(bundled_assistant):
+    return bundled_assistant()
 
 
 def test_a_named_organisation_is_quoted_first(assistant):

