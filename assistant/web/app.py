@@ -80,7 +80,7 @@ def create_app(assistant, corpus: Path, data_dir: Path, require_login: bool = Fa
 
 
     users, audit = UserStore(data_dir), AuditLog(data_dir)
-    logins = AuditLog(data_dir, LOGINS, max_bytes=LOGINS_BYTES)     # failed log-ins: anyone can cause them
+    logins = AuditLog(data_dir, LOGINS, max_bytes=LOGINS_BYTES, durable=False)     # failed log-ins: anyone can cause them
     sessions = Sessions(users)
     rebuilder = Rebuilder(assistant, corpus, audit, gate)
     admin = AdminPage(assistant, corpus, sessions, audit, rebuilder, logins)

@@ -1,0 +1,88 @@
+"""Log-ins and votes against a running server, as an attacker sends them (real model). The tests run in
+file order on one server: the flood comes last, since it leaves this address paused for a while."""
+import html
+import json
+import re
+import shutil
+import uuid
+
+import httpx
+import pytest
+from conftest import CORPUS
+from serving import build_index, running_server
+from test_internal_server import call, dependencies
+
+from assistant.limits import Limits
+from assistant.state.users import UserStore
+from assistant.web.sessions import ADDRESS_FAILURES, LOGIN_FAILURES
+
+PASSWORD = "korrekt-hest-batteri"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile-logins")
+    corpus, index, data = root / "corpus", root / "index", root / "data"
+    shutil.copytree(CORPUS, corpus)
+    build_index(corpus, index)
+    users = UserStore(data)
+    users.add("vagn", PASSWORD)
+    users.add("adm", PASSWORD, "admin")
+    with running_server(index, data=data) as url:
+        yield url, data
+
+
+def login_form(url) -> tuple[httpx.Client, str]:
+    """A client with the log-in page's cookie, and its CSRF token."""
+    c = httpx.Client(base_url=url, follow_redirects=False, timeout=60)
+    return c, html.unescape(CSRF.search(c.get("/login").text).group(1))
+
+
+def test_forwarded_addresses_from_loopback_are_not_believed(server):
+    """Each guess claiming a new X-Forwarded-For address still counts against the one real address."""
+    url, _ = server
+    c, token = login_form(url)
+    codes = [c.post("/login", data={"csrf": token, "name": "vagn", "password": f"forkert-{i}"},
+                    headers={"X-Forwarded-For": f"10.9.0.{i}"}).status_code for i in range(LOGIN_FAILURES + 1)]
+    assert codes == [401] * LOGIN_FAILURES + [429]
+    right = c.post("/login", data={"csrf": token, "name": "vagn", "password": PASSWORD},
+                   headers={"X-Forwarded-For": "10.9.0.200"})
+    assert right.status_code == 429                 # paused, whatever address the client claims
+    c.close()
+
+
+def test_votes_are_limited_per_address_whatever_session_the_client_claims(server):
+    """A new Gradio session for every vote (each with an answer to vote on) stores no more votes than
+    one session may."""
+    url, data = server
+    fns = dependencies(url)
+    limit = Limits().votes_per_minute
+    for _ in range(limit + 5):
+        session = uuid.uuid4().hex[:10]
+        answer = call(url, fns["ask"], ["hvad siger kodekset om sociale medier?", [], "Alle", "Alle", None], session)
+        assert answer["success"], answer
+        call(url, fns["like"], [None], session, event_data={"index": 1, "value": "", "liked": True})
+    stored = (data / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(stored) == limit
+
+
+def test_ten_thousand_failed_logins_leave_the_admin_actions_in_recent_changes(server):
+    url, data = server
+    admin, token = login_form(url)
+    assert admin.post("/login", data={"csrf": token, "name": "adm", "password": PASSWORD}).status_code == 303
+    attacker, token = login_form(url)
+    codes = {}
+    for i in range(10_000):                         # names of the attacker's choosing
+        r = attacker.post("/login", data={"csrf": token, "name": f"<b>angriber{i}</b>", "password": "forkert"})
+        codes[r.status_code] = codes.get(r.status_code, 0) + 1
+    assert codes[429] >= 10_000 - ADDRESS_FAILURES and set(codes) <= {401, 429}
+    page = admin.get("/admin")
+    assert page.status_code == 200
+    recent = page.text[page.text.index("Seneste ændringer"):]
+    assert "<td>adm</td><td>login</td>" in recent and "angriber" not in recent
+    logged = [json.loads(line) for line in (data / "logins.jsonl").read_text(encoding="utf-8").splitlines()]
+    flood = [e for e in logged if "angriber" in e["details"]["typed"]]
+    assert len(flood) == 10_000 and all(e["user"] == "?" for e in flood)        # each counted, as typed, apart
+    attacker.close()
+    admin.close()
