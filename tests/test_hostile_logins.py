@@ -52,6 +52,23 @@ def test_forwarded_addresses_from_loopback_are_not_believed(server):
     c.close()
 
 
+def test_guesses_sent_together_are_counted_before_any_password_is_checked(server):
+    """Twelve wrong passwords for one name at once: the pause still comes after five, not after the
+    first check ends (counted after the check, every guess in flight passed the limit)."""
+    import asyncio
+    url, data = server
+    UserStore(data).add("tove", PASSWORD)
+
+    async def guesses():
+        async with httpx.AsyncClient(base_url=url, timeout=60) as c:
+            token = html.unescape(CSRF.search((await c.get("/login")).text).group(1))
+            return await asyncio.gather(*(c.post("/login", data={"csrf": token, "name": "tove",
+                                                                  "password": f"forkert-{i}"}) for i in range(12)))
+
+    codes = sorted(r.status_code for r in asyncio.run(guesses()))
+    assert codes == [401] * LOGIN_FAILURES + [429] * (12 - LOGIN_FAILURES)
+
+
 def test_votes_are_limited_per_address_whatever_session_the_client_claims(server):
     """A new Gradio session for every vote (each with an answer to vote on) stores no more votes than
     one session may."""

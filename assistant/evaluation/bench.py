@@ -202,9 +202,10 @@ def _cold_server(index_dir: Path, runtime: str, questions: list[str]) -> tuple[f
 
 
 def login_flood(url: str, question: str, rate: float = 50.0, asks: int = 7) -> dict:
-    """Median chat answer time (ms) through the Gradio API, idle and while another client sends about
-    ``rate`` failed log-ins a second (each an Argon2 check, unless throttled): a password check must not
-    hold the chat. The ratio is what to compare; the milliseconds move with the machine."""
+    """Median chat answer time (ms) through the Gradio API, idle and while another client sends ``rate``
+    failed log-ins a second without waiting for the answers (the first 50 are Argon2 checks, the rest are
+    paused: one address): a password check must not hold the chat. The ratio is what to compare; the
+    milliseconds move with the machine."""
     import re
     import statistics
     import threading
@@ -223,31 +224,49 @@ def login_flood(url: str, question: str, rate: float = 50.0, asks: int = 7) -> d
         return statistics.median(times)
 
     idle = median_ms()
-    stop, sent = threading.Event(), [0]
+    stop, sent, answered = threading.Event(), [0], [0]
 
     def flood():
-        with httpx.Client(base_url=url, follow_redirects=False) as web:
-            token = re.search(r'name="csrf" value="([^"]+)"', web.get("/login").text).group(1)
-            i = 0
-            while not stop.is_set():
-                t = time.perf_counter()
-                web.post("/login", data={"csrf": token, "name": f"gaet{i % 1000}", "password": "forkert-kodeord-123"})
-                sent[0] += 1
-                i += 1
-                time.sleep(max(0.0, 6.0 / rate - (time.perf_counter() - t)))     # six clients share the rate
+        """Open loop: a new log-in request every 1/rate s, whether or not the earlier ones were answered
+        (an attacker does not wait), from one client address."""
+        import asyncio
 
-    threads = [threading.Thread(target=flood, daemon=True) for _ in range(6)]
-    for th in threads:
-        th.start()
+        async def run():
+            async with httpx.AsyncClient(base_url=url, follow_redirects=False, timeout=120,
+                                         limits=httpx.Limits(max_connections=200)) as web:
+                token = re.search(r'name="csrf" value="([^"]+)"', (await web.get("/login")).text).group(1)
+
+                async def one(i):
+                    try:
+                        await web.post("/login", data={"csrf": token, "name": f"gaet{i % 1000}",
+                                                       "password": "forkert-kodeord-123"})
+                        answered[0] += 1
+                    except httpx.HTTPError:
+                        pass
+
+                tasks, i, start = [], 0, time.perf_counter()
+                while not stop.is_set():
+                    tasks.append(asyncio.create_task(one(i)))
+                    sent[0] += 1
+                    i += 1
+                    await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run(run())
+
+    thread = threading.Thread(target=flood, daemon=True)
+    thread.start()
     time.sleep(1.0)
-    t0, n0 = time.perf_counter(), sent[0]
+    t0, n0, a0 = time.perf_counter(), sent[0], answered[0]
     busy = median_ms()
-    per_s = (sent[0] - n0) / (time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    per_s, answered_per_s = (sent[0] - n0) / elapsed, (answered[0] - a0) / elapsed
     stop.set()
-    for th in threads:
-        th.join(timeout=10)
+    thread.join(timeout=30)
     return {"idle_ms": round(idle, 1), "flood_ms": round(busy, 1), "ratio": round(busy / idle, 2),
-            "failed_logins_per_s": round(per_s, 1)}
+            "failed_logins_per_s": round(per_s, 1), "answered_per_s": round(answered_per_s, 1)}
 
 
 def _flooded_server(index_dir: Path, question: str) -> dict:
@@ -452,8 +471,8 @@ def format_row(r: SizeResult) -> str:
                      f"floor {x['floor_ms']} ms (p50/floor {x['x_floor']}), stages p50 {x['stages_p50_ms']}")
     if r.login_flood:
         f = r.login_flood
-        lines.append(f"  chat answer p50 idle {f['idle_ms']} ms, during {f['failed_logins_per_s']} failed log-ins/s "
-                     f"{f['flood_ms']} ms (ratio {f['ratio']})")
+        lines.append(f"  chat answer p50 idle {f['idle_ms']} ms, during {f['failed_logins_per_s']} failed log-ins/s sent "
+                     f"({f.get('answered_per_s')} answered/s) {f['flood_ms']} ms (ratio {f['ratio']})")
     for c in r.cold:
         lines.append(f"  {c['runtime']} cold: ask {c['cold_ask_s']} s, server to first answer {c['cold_server_s']} s, "
                      f"serving RSS {c['serve_rss_mb']} MB (peak {c['serve_peak_rss_mb']} MB)")

@@ -169,27 +169,51 @@ class Sessions:
                 self._recent(k, now)
 
     def login_allowed(self, name: str, address: str) -> bool:
+        with self._lock:
+            return self._allowed(self._keys(name, address), self.clock())
+
+    def _allowed(self, keys, now: float) -> bool:
+        self._sweep_if_full(now)         # a full table of expired records lets new names in again
+        if any(len(self._recent(k, now)) >= limit for k, limit in keys):
+            return False
+        # a full table after pruning: only keys already counted may try (no reset, no growth)
+        return len(self._failures) < MAX_TRACKED or all(k in self._failures for k, _ in keys)
+
+    def begin_login(self, name: str, address: str) -> float | None:
+        """Check and count one attempt at once, as a failure until ``login_succeeded`` says otherwise: many
+        guesses sent together are counted before any password is checked (checked first and counted after
+        the check, 60 parallel guesses all passed a limit of 50). None: paused; else the attempt's time."""
         now = self.clock()
         keys = self._keys(name, address)
         with self._lock:
-            self._sweep_if_full(now)         # a full table of expired records lets new names in again
-            if any(len(self._recent(k, now)) >= limit for k, limit in keys):
-                return False
-            # a full table after pruning: only keys already counted may try (no reset, no growth)
-            return len(self._failures) < MAX_TRACKED or all(k in self._failures for k, _ in keys)
+            if not self._allowed(keys, now):
+                return None
+            self._count(keys, now)
+            return now
 
     def login_failed(self, name: str, address: str) -> None:
         now = self.clock()
         keys = self._keys(name, address)
         with self._lock:
             self._sweep_if_full(now)
-            for k, _ in keys:
-                if k in self._failures or len(self._failures) < MAX_TRACKED:
-                    self._failures.setdefault(k, []).append(now)
+            self._count(keys, now)
 
-    def login_succeeded(self, name: str, address: str) -> None:
+    def _count(self, keys, now: float) -> None:
+        for k, _ in keys:
+            if k in self._failures or len(self._failures) < MAX_TRACKED:
+                self._failures.setdefault(k, []).append(now)
+
+    def login_succeeded(self, name: str, address: str, attempt: float | None = None) -> None:
+        """The right password: this name's failures from this address are forgotten, and the attempt
+        ``begin_login`` counted is taken back from the account's and the address's counts."""
         with self._lock:
             self._failures.pop(("pair", name, address), None)
+            for key in (("address", address), ("account", name)):
+                times = self._failures.get(key)
+                if attempt is not None and times and attempt in times:
+                    times.remove(attempt)
+                    if not times:
+                        del self._failures[key]
 
 
 def same_token(a: str | None, b: str | None) -> bool:
