@@ -69,6 +69,40 @@ def test_guesses_sent_together_are_counted_before_any_password_is_checked(server
     assert codes == [401] * LOGIN_FAILURES + [429] * (12 - LOGIN_FAILURES)
 
 
+def test_a_chat_answer_does_not_wait_for_the_password_checks_queued_before_it(server):
+    """Twenty failed log-ins sent at once (about a second of Argon2 on two threads), then a question: its
+    answer comes before the last log-in's, since no password check runs on the event loop."""
+    import asyncio
+    import threading
+    import time
+
+    from gradio_client import Client
+    from serving import ask
+    url, _ = server
+    client = Client(url, verbose=False)
+    done: list[float] = []
+
+    async def guesses():
+        async with httpx.AsyncClient(base_url=url, timeout=120) as c:
+            token = html.unescape(CSRF.search((await c.get("/login")).text).group(1))
+
+            async def one(i):
+                r = await c.post("/login", data={"csrf": token, "name": f"ukendt{i}", "password": "forkert-kodeord"})
+                done.append(time.monotonic())
+                return r.status_code
+            return await asyncio.gather(*(one(i) for i in range(20)))
+
+    codes: list[int] = []
+    flood = threading.Thread(target=lambda: codes.extend(asyncio.run(guesses())))
+    flood.start()
+    time.sleep(0.2)                                 # the guesses are in, waiting for their checks
+    text = ask(client, "hvad siger kodekset om sociale medier?")
+    answered = time.monotonic()
+    flood.join()
+    assert "sociale medier" in text and codes == [401] * 20
+    assert answered < max(done), "the chat answer waited for every password check"
+
+
 def test_votes_are_limited_per_address_whatever_session_the_client_claims(server):
     """A new Gradio session for every vote (each with an answer to vote on) stores no more votes than
     one session may."""
