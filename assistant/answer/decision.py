@@ -24,9 +24,7 @@ The evidence, each an explainable number about the question and its best candida
   the organisation's best (``scope_gap``; 0 without a scope): another organisation's documents being
   far closer is what "X's documents do not mention it" looks like; and how many words of the question's
   subject ("om sociale medier") other documents use and the organisation's never do (``scope_missing``:
-  evidence of absence);
-- beside these numbers, the meaning interaction: the question's vector times the mean vector of the best
-  three candidates, one weight per dimension under a strong penalty (as in the quote ranker).
+  evidence of absence).
 
 Three outcomes: an answer; *no direct answer* (the decision says no and the question asks for a kind
 of detail no best candidate holds: "Dokumenterne nævner ikke et beløb …", with the closest passages as
@@ -121,8 +119,7 @@ def literal_coverage(question: Question, terms: list[frozenset[str]]) -> np.ndar
 class Evidence:
     """What the decision weighs for one question and its candidates (``EVIDENCE``, in order), the kind of
     detail the question asks for that none of the best candidates holds (None: none asked, or held), and
-    the meaning interaction of the question with the best three candidates (their mean vector times the
-    question's: the block weighs what the question and its best answers share, dimension by dimension)."""
+    the meaning interaction of the question with the best candidate (its vector times the question's)."""
     values: tuple[float, ...]
     missing_kind: str | None = None
     meeting: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -169,9 +166,7 @@ def evidence(question: Question, X: np.ndarray, scores: np.ndarray, literal: np.
               float(kind_asked), float(kind_col[b]), kind_top, float(unit_asked), float(unit_col[b]), unit_top,
               float(missing_words), english, float(scope_gap), float(scope_missing),
               float(counted_asked), counted_best, counted_top)
-    # with the best three, not the best alone: held out by organisation, ROC AUC 0.928 -> 0.932 and caught
-    # 0.698 -> 0.721 at the same budget (docs/evaluation.md)
-    meeting = None if qvec is None or vecs is None else (qvec * vecs[order].mean(axis=0)).astype(np.float32)
+    meeting = None if qvec is None or vecs is None else (qvec * vecs[b]).astype(np.float32)
     return Evidence(values, _what_missing(question, bool(kind_top), bool(unit_top), bool(counted_top)), meeting)
 
 
@@ -217,7 +212,7 @@ class Decision:
     coef: np.ndarray
     intercept: float
     threshold: float                 # answer when the probability is at least this
-    inter: Interaction | None = None     # the meaning interaction's weights (question x best three candidates)
+    inter: Interaction | None = None     # the meaning interaction's weights (question x best candidate)
     meta: dict | None = None
 
     def probabilities(self, E: np.ndarray, M: np.ndarray | None = None) -> np.ndarray:
