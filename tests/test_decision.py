@@ -12,19 +12,17 @@ from assistant.answer.decision import (
     Decision,
     Evidence,
     evidence,
-    holds_count,
     literal_coverage,
     load_decision,
 )
-from assistant.answer.question import counted_words
 from assistant.answer.rank import FEATURES
 from assistant.evaluation.deciding import threshold_for
 
 COL = {f: i for i, f in enumerate(FEATURES)}
 
 
-def question(kind="explain", unit=None, focus=("gave",), english=False, counted=()):
-    return SimpleNamespace(kind=kind, unit=unit, focus=focus, english=english, counted=counted)
+def question(kind="explain", unit=None, focus=("gave",), english=False):
+    return SimpleNamespace(kind=kind, unit=unit, focus=focus, english=english)
 
 
 def candidates(*marks):
@@ -57,26 +55,6 @@ def test_a_phone_number_or_date_counts_among_the_best_three_only():
 def test_an_explanation_question_never_misses_a_kind():
     ev = evidence(question("explain"), candidates(()), np.array([0.1]), np.zeros(1), 0.8, 0, FEATURES)
     assert ev.missing_kind is None
-
-
-def test_a_number_counts_only_what_the_question_counts():
-    assert counted_words("Hvor mange anonyme samtaler kan man få?") == ("anonyme", "samtaler")
-    assert counted_words("Hvor mange gange om året?") == () == counted_words("How many days off?")
-    assert holds_count("Du kan få op til seks anonyme samtaler med en psykolog.", ("anonyme", "samtaler"))
-    assert holds_count("Kontakt sekretariatet senest fire hverdage før mødet.", ("dage",))    # a compound's head
-    assert holds_count("Byrådet består af 31 medlemmer, valgt af borgerne.", ("medlem",))     # the same lemma
-    assert holds_count("Puljen er på 2,5 mio. kr. om året.", ("penge",))                      # money
-    assert not holds_count("Gaveregistret offentliggøres to gange om året.", ("gaver",))       # a number of something else
-    assert not holds_count("Gaver til en værdi af 300 kr. eller mere afleveres.", ("gaver",))
-
-
-def test_a_question_that_counts_names_a_number_missing_when_no_best_candidate_states_one():
-    q = question("number", counted=("samtaler",))
-    X = candidates(("kind_number",), ("kind_number",))
-    ev = evidence(q, X, np.array([2.0, 1.0]), np.zeros(2), 0.85, 0, FEATURES, counted=np.array([0.0, 0.0]))
-    assert ev.missing_kind == "number" and ev.named()["counted_asked"] == 1.0 and ev.named()["counted_top"] == 0.0
-    ev = evidence(q, X, np.array([2.0, 1.0]), np.zeros(2), 0.85, 0, FEATURES, counted=np.array([0.0, 1.0]))
-    assert ev.missing_kind is None and ev.named()["counted_top"] == 1.0 and ev.named()["counted_best"] == 0.0
 
 
 def test_literal_coverage_weighs_rare_words_more_than_common_ones():

@@ -13,16 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer.compose import compose, compose_no_direct_answer, compose_not_covered, make_quote
-from assistant.answer.decision import (
-    DECISION_PATH,
-    TOP,
-    Decision,
-    Verdict,
-    evidence,
-    holds_count,
-    literal_coverage,
-    load_decision,
-)
+from assistant.answer.decision import DECISION_PATH, TOP, Decision, Verdict, evidence, literal_coverage, load_decision
 from assistant.answer.extract import CONFIDENCE_PASSAGES, QUOTE_PASSAGES, gather, select_quotes
 from assistant.answer.per_organisation import Ask, ScopedAnswers, describe_scope
 from assistant.answer.question import Question, analyse
@@ -437,14 +428,10 @@ class Assistant:
         literal = np.zeros(len(scored), np.float32)     # evidence reads only the best candidates' (decision.TOP)
         best = np.argsort(-scores, kind="stable")[:TOP]
         literal[best] = literal_coverage(question, [terms_of(self.index.analyzer, scored[i].span.text) for i in best])
-        counted = None
-        if question.counted:
-            counted = np.zeros(len(scored), np.float32)
-            counted[best] = [holds_count(scored[i].span.text, question.counted) for i in best]
         top_passage = max((h.dense_score or 0.0 for h in hits), default=0.0)
         gap = baseline - top_passage if baseline is not None else 0.0
         ev = evidence(question, cands.X, scores, literal, top_passage, missing_words, FEATURES, qvec, cands.vectors, gap,
-                      scope_missing, counted)
+                      scope_missing)
         if self.decision is None:
             return Verdict(True, 1.0, ev.missing_kind)
         return self.decision.for_dimension(len(qvec)).decide(ev)

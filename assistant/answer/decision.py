@@ -17,8 +17,6 @@ The evidence, each an explainable number about the question and its best candida
   quantity (a duration, an amount, a frequency, a phone number …), and does the best candidate (or one
   of the best three) hold one? A question for an amount answered by sentences without one is the
   failure this catches;
-- what is counted: a "hvor mange X" question and a best candidate (or one of the best three) that
-  states a number of X (``holds_count``): "to gange om året" does not answer "hvor mange gaver";
 - question words no document uses (``Coverage.missing``), and the question's language;
 - within a named organisation's documents, how much closer the best passage of all documents is than
   the organisation's best (``scope_gap``; 0 without a scope): another organisation's documents being
@@ -33,16 +31,13 @@ of detail no best candidate holds: "Dokumenterne nævner ikke et beløb …", wi
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from assistant.answer.question import Question
 from assistant.answer.rank import Interaction
-from assistant.language.danish import lemma
 from assistant.language.vocabulary import _zipf
 
 DECISION_PATH = Path(__file__).with_name("decision.json")
@@ -51,14 +46,13 @@ FORMAT_VERSION = 1
 EVIDENCE = ("top_score", "margin", "top_dense", "top_sym", "best_sym", "top_passage",
             "focus_best", "focus_top", "rare_focus_best", "literal_best", "literal_top",
             "kind_asked", "kind_best", "kind_top", "unit_asked", "unit_best", "unit_top",
-            "missing", "english", "scope_gap", "scope_missing", "counted_asked", "counted_best", "counted_top")
+            "missing", "english", "scope_gap", "scope_missing")
 GROUPS = {
     "ranker score (top_score, margin)": ("top_score", "margin"),
     "meaning (dense, sym, passage)": ("top_dense", "top_sym", "best_sym", "top_passage"),
     "focus words (relative)": ("focus_best", "focus_top", "rare_focus_best"),
     "focus words (literal)": ("literal_best", "literal_top"),
     "answer kind": ("kind_asked", "kind_best", "kind_top", "unit_asked", "unit_best", "unit_top"),
-    "what is counted (counted_asked, counted_best, counted_top)": ("counted_asked", "counted_best", "counted_top"),
     "unknown words, language": ("missing", "english"),
     "the organisation's documents (scope_gap, scope_missing)": ("scope_gap", "scope_missing"),
 }
@@ -70,38 +64,6 @@ WHAT = {"duration": "en frist eller varighed", "amount": "et beløb", "frequency
         "phone": "et telefonnummer", "email": "en e-mailadresse", "address": "en adresse",
         "number": "et antal", "date": "en dato eller et tidspunkt", "contact": "kontaktoplysninger",
         "who": "en person eller enhed"}
-
-
-# a number (digits or a Danish number word) and the two words after it ("op til seks anonyme samtaler")
-_COUNT = re.compile(r"(?<![\w,.])(\d+(?:[.,]\d+)?|én|ét|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|tretten|"
-                    r"fjorten|femten|seksten|sytten|atten|nitten|tyve|tredive|fyrre|halvtreds|tres|hundrede|tusind)"
-                    r"\s+([a-zæøå]+\.?)(?:\s+([a-zæøå]+))?", re.I)
-_MONEY_ASKED = frozenset({"penge", "kroner", "kr", "beløb"})
-_MONEY_SAID = frozenset({"kr", "kr.", "kroner", "mio", "mio.", "mia", "mia."})
-
-
-def _same_word(said: str, asked: str) -> bool:
-    """The same word, its lemma, or one the head of the other as a compound ("hverdage" counts "dage",
-    "psykologsamtaler" "samtaler")."""
-    if said == asked or (len(asked) >= 3 and said.endswith(asked)) or (len(said) >= 3 and asked.endswith(said)):
-        return True
-    a, b = lemma(said), lemma(asked)
-    return a == b or (len(b) >= 3 and a.endswith(b)) or (len(a) >= 3 and b.endswith(a))
-
-
-@lru_cache(maxsize=20_000)
-def holds_count(text: str, counted: tuple[str, ...]) -> bool:
-    """Does a candidate state a number of what the question counts: a number followed, within two words,
-    by one of ``counted`` (``Question.counted``), or by an amount of money when it counts money? A sentence
-    with a number of something else ("to gange om året" for "hvor mange gaver") does not answer it."""
-    money = any(w in _MONEY_ASKED for w in counted)
-    for m in _COUNT.finditer(text):
-        after = [w.lower() for w in m.groups()[1:] if w]
-        if money and any(w in _MONEY_SAID for w in after):
-            return True
-        if any(len(w.rstrip(".")) >= 3 and _same_word(w.rstrip("."), c) for w in after for c in counted):
-            return True
-    return False
 
 
 def literal_coverage(question: Question, terms: list[frozenset[str]]) -> np.ndarray:
@@ -130,26 +92,22 @@ class Evidence:
 
 def evidence(question: Question, X: np.ndarray, scores: np.ndarray, literal: np.ndarray, top_passage: float,
              missing_words: int, columns: tuple[str, ...], qvec: np.ndarray | None = None,
-             vecs: np.ndarray | None = None, scope_gap: float = 0.0, scope_missing: int = 0,
-             counted: np.ndarray | None = None) -> Evidence:
+             vecs: np.ndarray | None = None, scope_gap: float = 0.0, scope_missing: int = 0) -> Evidence:
     """The evidence from one question's candidates: ``X`` their ranker features (``columns`` names them),
     ``scores`` the ranker's scores, ``literal`` their ``literal_coverage``, ``top_passage`` the best
     passage's dense similarity, ``missing_words`` the question's words no document uses; ``qvec`` and
     ``vecs`` (the question's and the candidates' passage vectors) give the meaning interaction;
     ``scope_gap`` is the best passage of all documents' similarity minus ``top_passage`` (0 unscoped) and
-    ``scope_missing`` the number of words of the question's subject only other organisations' documents use;
-    ``counted`` per candidate, whether it ``holds_count`` of what the question counts (read for the best
-    three only; None when the question counts nothing)."""
+    ``scope_missing`` the number of words of the question's subject only other organisations' documents use."""
     col = {c: i for i, c in enumerate(columns)}
     kind_asked = question.kind in SPECIFIC
     unit_asked = bool(question.unit)
     english = float(question.english)
-    counted_asked = bool(question.counted)
     if len(scores) == 0:
         values = (-10.0, 0.0, 0.0, 0.0, 0.0, top_passage, 0.0, 0.0, 0.0, 0.0, 0.0,
                   float(kind_asked), 0.0, 0.0, float(unit_asked), 0.0, 0.0, float(missing_words), english,
-                  float(scope_gap), float(scope_missing), float(counted_asked), 0.0, 0.0)
-        return Evidence(values, _what_missing(question, False, False, False),
+                  float(scope_gap), float(scope_missing))
+        return Evidence(values, _what_missing(question, False, False),
                         None if qvec is None else np.zeros(len(qvec), np.float32))
     order = np.argsort(-np.asarray(scores), kind="stable")[:TOP]
     b = int(order[0])
@@ -157,24 +115,19 @@ def evidence(question: Question, X: np.ndarray, scores: np.ndarray, literal: np.
     kind_col = X[:, col[f"kind_{question.kind}"]] if kind_asked else np.zeros(len(scores))
     unit_col = X[:, col["unit_match"]] if unit_asked else np.zeros(len(scores))
     kind_top, unit_top = float(kind_col[order].max()), float(unit_col[order].max())
-    count_col = np.asarray(counted, np.float64) if counted_asked and counted is not None else np.zeros(len(scores))
-    counted_best, counted_top = float(count_col[b]), float(count_col[order].max())
     values = (float(scores[b]), float(scores[b]) - second, float(X[b, col["dense"]]), float(X[b, col["sym"]]),
               float(X[:, col["sym"]].max()), float(top_passage),
               float(X[b, col["focus"]]), float(X[order, col["focus"]].max()), float(X[b, col["rare_focus"]]),
               float(literal[b]), float(literal[order].max()),
               float(kind_asked), float(kind_col[b]), kind_top, float(unit_asked), float(unit_col[b]), unit_top,
-              float(missing_words), english, float(scope_gap), float(scope_missing),
-              float(counted_asked), counted_best, counted_top)
+              float(missing_words), english, float(scope_gap), float(scope_missing))
     meeting = None if qvec is None or vecs is None else (qvec * vecs[b]).astype(np.float32)
-    return Evidence(values, _what_missing(question, bool(kind_top), bool(unit_top), bool(counted_top)), meeting)
+    return Evidence(values, _what_missing(question, bool(kind_top), bool(unit_top)), meeting)
 
 
-def _what_missing(question: Question, kind_held: bool, unit_held: bool, count_held: bool) -> str | None:
+def _what_missing(question: Question, kind_held: bool, unit_held: bool) -> str | None:
     if question.unit in WHAT and question.unit != "definition" and not unit_held:
         return question.unit
-    if question.counted and not count_held:
-        return "number"
     if question.kind in SPECIFIC and not kind_held:
         return question.kind
     return None

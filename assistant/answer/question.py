@@ -62,11 +62,6 @@ _CONTACT_UNITS = (
 _DEFINITION = re.compile(r"^\s*(hvad (betyder|menes|forstås|dækker|indebærer)|hvad vil det sige|hvad går .* ud på|"
                          r"what (does|do) .* mean|what is meant|hvad er (en |et )?[\w-]+\s*\??\s*$|"
                          r"what is (an? )?[\w-]+\s*\??\s*$)", re.I)
-# The words a "hvor mange" question counts ("Hvor mange anonyme samtaler …": anonyme, samtaler): a number
-# followed by one of them is what an answer holds (decision.holds_count). "Hvor mange gange" asks a
-# frequency (its unit), and an English question about a Danish text expects no literal match.
-_COUNTED = re.compile(r"\bhvor mange\s+([a-zæøå]+)(?:\s+([a-zæøå]+))?", re.I)
-_NOT_COUNTED = frozenset("af i på en et der man jeg du vi de har er var skal må kan får gange".split())
 _LIST_SIZE = re.compile(rf"\b{_NUMBER_WORDS}\b", re.I)
 _SIZES = {w: n for n, ws in enumerate(("", "en et", "to two", "tre three", "fire four", "fem five", "seks six",
                                         "syv seven", "otte eight", "ni nine", "ti ten")) for w in ws.split()}
@@ -87,7 +82,6 @@ class Question:
     notes: tuple[str, ...] = ()        # said before the answer ("Spørgsmålet var meget langt …")
     topic: "Question | None" = None    # the same question without the organisations' names: what passages
                                        # are compared with when it names some (None: ``text`` itself)
-    counted: tuple[str, ...] = ()      # what a "hvor mange" question counts ("hvor mange feriedage" -> feriedage)
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -125,15 +119,6 @@ def answer_unit(text: str, kind: str) -> str | None:
     return quantity_unit(text)
 
 
-def counted_words(text: str) -> tuple[str, ...]:
-    """The words a "hvor mange" question counts: the two words after it, less function words (none when
-    the first one is one: "hvor mange gange", "hvor mange er der")."""
-    m = _COUNTED.search(text)
-    if not m or m.group(1).lower() in _NOT_COUNTED:
-        return ()
-    return tuple(w.lower() for w in m.groups() if w and w.lower() not in _NOT_COUNTED)
-
-
 def list_size(text: str) -> int | None:
     m = re.search(rf"\b(hvilke|which|nævn|list)\s+({_NUMBER_WORDS}|\d+)\b", text, re.I)
     if not m:
@@ -167,4 +152,4 @@ def _analysed(text: str, analyzer: Analyzer, scope: Scope, notes: tuple[str, ...
     kind = answer_kind(text)
     return Question(text=text, terms=terms, focus=focus or tuple(dict.fromkeys(terms)), words=words,
                     kind=kind, list_size=list_size(text) if kind == "list" else None, unit=answer_unit(text, kind),
-                    english=is_english(list(words)), scope=scope, notes=notes, counted=counted_words(text))
+                    english=is_english(list(words)), scope=scope, notes=notes)

@@ -52,7 +52,7 @@ def decision_rows(examples, rankers: dict, fallback) -> Rows:
         scores = ranker.score(e.X, e.qvec, e.vecs, e.columns) if len(e.X) else np.zeros(0)
         gap = e.baseline - e.top_passage if e.baseline is not None else 0.0
         ev = evidence(e.analysed, e.X, scores, e.literal, e.top_passage, e.missing_words, e.columns, e.qvec, e.vecs,
-                      gap, e.scope_missing, e.counted)
+                      gap, e.scope_missing)
         E.append(ev.values)
         M.append(ev.meeting)
         ids.append(e.id)

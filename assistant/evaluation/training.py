@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from assistant.answer.decision import holds_count, literal_coverage
+from assistant.answer.decision import literal_coverage
 from assistant.answer.extract import QUOTE_PASSAGES, gather
 from assistant.answer.per_organisation import top_passage
 from assistant.answer.question import Question
@@ -74,7 +74,6 @@ class Example:
     missing_words: int = 0                  # its words no document uses
     baseline: float | None = None           # within an organisation: the best passage of all documents
     scope_missing: int = 0                  # within an organisation: subject words only others' documents use
-    counted: np.ndarray | None = None       # the candidates that state a number of what the question counts
 
 
 def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[Example]:
@@ -109,14 +108,11 @@ def collect(assistant, gold, name: str, top_hits: int = QUOTE_PASSAGES) -> list[
                        store=index.spans)
             y = np.array([g.answerable and g.matches(s.hit.chunk.document, s.span.text) for s in c.scored], bool)
             literal = literal_coverage(question, [terms_of(index.analyzer, s.span.text) for s in c.scored])
-            counted = (np.array([holds_count(s.span.text, question.counted) for s in c.scored], np.float32)
-                       if question.counted else None)
             missing = index.vocabulary.check_words(question.words, question.english).missing
             out.append(Example(g.id, f"{name}:{g.fold or '(none)'}", c.X, y, qvec, c.vectors, q,
                                tuple(s.span.text for s in c.scored), answerable=g.answerable, analysed=question,
                                literal=literal, top_passage=max((h.dense_score or 0.0 for h in hits), default=0.0),
-                               missing_words=len(missing), baseline=baseline, scope_missing=scope_missing,
-                               counted=counted))
+                               missing_words=len(missing), baseline=baseline, scope_missing=scope_missing))
     return out
 
 

@@ -71,11 +71,6 @@ def dictionary_knows(word: str, lang: str = "da") -> bool:
     return simplemma.is_known(word, lang=lang, low_memory=True)
 
 
-def lemma(word: str) -> str:
-    """The Danish lemma of one word (lower case; short words and numbers as they are)."""
-    return _lemma(word.lower())
-
-
 @lru_cache(maxsize=200_000)
 def _lemma(word: str, lang: str = "da") -> str:
     if len(word) < 3 or word.isdigit():
