@@ -92,6 +92,12 @@ class Quote:
     page: int | None
     text: str
     score: float
+    # the quote in its paragraph, as shown and not cited: the sentence before and after it in the same
+    # passage (``before`` = text[context_start:start], ``after`` = text[end:context_end]); None: not computed
+    context_start: int | None = None
+    context_end: int | None = None
+    before: str = ""
+    after: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -70,6 +70,13 @@ def test_ask_click_citation_see_highlighted_source_and_rate(site, page, tmp_path
     citation = chat.get_by_text(CITATION).first
     expect(citation).to_be_visible()
     expect(page.locator("#kilde mark")).to_have_count(0)          # nothing open before the click
+    # the quote marked inside its passage: the item before and after it shown dimmed around it
+    card = chat.locator(".message-row").filter(has=page.locator("mark.citat", has_text=SOCIAL)).first
+    expect(card.locator("mark.citat")).to_have_text(SOCIAL)
+    context = card.locator(".kontekst")
+    expect(context).to_have_count(2)
+    expect(context.first).to_contain_text("Vi værdsætter mangfoldighed")
+    assert float(context.first.evaluate("e => getComputedStyle(e).opacity")) < 1.0
 
     citation.click()
     mark = page.locator("#kilde mark#citat")

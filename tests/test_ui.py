@@ -10,7 +10,15 @@ from assistant.answer.decision import Verdict
 from assistant.answer.scope import Scope
 from assistant.answer.why import Why
 from assistant.types import Answer, Document, OrgAnswer, Quote
-from assistant.web.chat import answer_markdown, answer_messages, comparison_html, source_html, voter, why_html
+from assistant.web.chat import (
+    answer_markdown,
+    answer_messages,
+    comparison_html,
+    quote_in_context,
+    source_html,
+    voter,
+    why_html,
+)
 
 
 def test_document_and_question_html_render_as_text():
@@ -77,6 +85,29 @@ def test_votes_are_counted_per_account_or_address_never_per_client_chosen_sessio
     assert voter(ANONYMOUS, one) == voter(ANONYMOUS, other) == "address:10.0.0.7"
     staff = Viewer(User("ole", "staff"))
     assert voter(staff, one) == voter(staff, SimpleNamespace(client=SimpleNamespace(host="10.9.9.9"))) == "user:ole"
+
+
+def test_a_quote_is_shown_marked_in_its_passage_with_the_sentences_around_it_dimmed():
+    from assistant.answer.compose import in_context, make_quote
+    from assistant.types import Document
+    text = ("Gaver\nVi siger nej tak til gaver. Små gaver <b>under</b> 300 kr. må modtages. Gaven registreres.\n"
+            "• Første punkt\n• Andet punkt\n• Tredje punkt")
+    doc = Document("d", "d.txt", text, "Gavepolitik", "Testby Kommune", "politik", None)
+    start = text.index("Små")
+    q = make_quote(doc, "Gaver", start, text.index("modtages.") + 9, 0.9, (0, len(text)))
+    assert (q.before, q.after) == ("Vi siger nej tak til gaver. ", " Gaven registreres.")
+    assert text[q.context_start:q.context_end] == q.before + q.text + q.after     # offsets into the document
+    card = quote_in_context(q)
+    assert '<span class="kontekst">Vi siger nej tak til gaver.</span> <mark class="citat">Små gaver &lt;b&gt;under' in card
+    assert "<b>" not in card and '<span class="kontekst">Gaven registreres.</span>' in card
+    item = make_quote(doc, "Gaver", text.index("Andet"), text.index("Andet") + 11, 0.9, (0, len(text)))
+    card = quote_in_context(item)                  # an item: its neighbours on their lines, its bullet not dimmed
+    assert card == ('> <span class="kontekst">• Første punkt</span><br>• <mark class="citat">Andet punkt</mark>'
+                    '<br><span class="kontekst">• Tredje punkt</span>')
+    # nothing around it fits in 450 characters: the quote alone
+    long = text.index("Vi siger")
+    assert in_context(text, start, start + 5, (0, len(text)), limit=10) == (start, start + 5)
+    assert in_context(text, long, long + 28, (long, long + 28)) == (long, long + 28)
 
 
 def test_why_is_folded_until_asked_and_escaped():

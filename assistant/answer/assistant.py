@@ -402,8 +402,8 @@ class Assistant:
         verdict = self.decide(question, qvec, cands, hits[:top_hits], len(coverage.missing), baseline, scope_missing)
         clock.lap("extract")
         notes = question.notes
-        quotes = [make_quote(docs[s.hit.chunk.document], s.hit.chunk.heading, s.span.start, s.span.end, s.score)
-                  for s in chosen]
+        quotes = [make_quote(docs[s.hit.chunk.document], s.hit.chunk.heading, s.span.start, s.span.end, s.score,
+                             (s.hit.chunk.start, s.hit.chunk.end)) for s in chosen]
         if chosen and (verdict.answers or getattr(self._local, "regardless", False)):
             return Answer(q, compose(quotes, list(notes)), False, tuple(quotes), (), notes,
                           confidence, tuple(hits), coverage.missing, coverage.english, verdict=verdict)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from assistant.answer.decision import WHAT
 from assistant.answer.scope import genitive
+from assistant.ingest.sentences import sentences
 from assistant.types import Document, Quote
 
 NOT_FOUND = "Det kan jeg ikke finde et svar på i de dokumenter, jeg kender."
@@ -81,10 +82,37 @@ def no_direct_answer_line(missing_kind: str, whose: str = "Dokumenterne") -> str
     return f"{whose} nævner ikke {WHAT.get(missing_kind, 'det, der spørges om')}, der svarer direkte på spørgsmålet."
 
 
-def make_quote(doc: Document, heading: str, start: int, end: int, score: float) -> Quote:
+CONTEXT_CHARS = 450      # a quote with the sentence before and after it, shown dimmed around it
+
+
+def make_quote(doc: Document, heading: str, start: int, end: int, score: float,
+               passage: tuple[int, int] | None = None) -> Quote:
+    """The quote ``doc.text[start:end]``; with its ``passage`` (the chunk's offsets), also its context."""
+    cstart, cend = in_context(doc.text, start, end, passage) if passage else (None, None)
     return Quote(document=doc.id, title=doc.title, organisation=doc.organisation, doc_type=doc.doc_type,
                  heading=heading, start=start, end=end, page=doc.page_at(start),
-                 text=doc.text[start:end], score=round(float(score), 4))
+                 text=doc.text[start:end], score=round(float(score), 4), context_start=cstart, context_end=cend,
+                 before=doc.text[cstart:start] if passage else "", after=doc.text[end:cend] if passage else "")
+
+
+def in_context(text: str, start: int, end: int, passage: tuple[int, int], limit: int = CONTEXT_CHARS) -> tuple[int, int]:
+    """The offsets of ``text[start:end]`` with the sentence (or line: an item, a row) before and after it
+    within ``passage``, as far as ``limit`` characters allow: both when they fit, else the one after (it
+    usually goes on with the answer), else the one before, else the quote alone."""
+    lo, hi = passage
+    pieces = []
+    offset = lo
+    for line in text[lo:hi].split("\n"):
+        pieces += [(offset + a, offset + b) for a, b in sentences(line) if line[a:b].strip()]
+        offset += len(line) + 1
+    before = max((p for p in pieces if p[1] <= start), default=None)
+    after = min((p for p in pieces if p[0] >= end), default=None)
+    options = [(before, after), (None, after), (before, None)]
+    for b, a in options:
+        s, e = (b[0] if b else start), (a[1] if a else end)
+        if (b or a) and e - s <= limit:
+            return s, e
+    return start, end
 
 
 # ------------------------------------------------------------------ organisation scope (assistant/answer/per_organisation.py)

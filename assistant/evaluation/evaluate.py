@@ -24,7 +24,7 @@ KS = (1, 3, 5, 10)
 TABLE_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10",
               "quote_hit@1", "quote_hit@shown", "abstain_accuracy", "false_abstain_rate"]
 LENGTH_KEYS = ["first_quote_chars", "shown_chars"]     # mean characters of the first quote, of all shown
-KEYS = ["n", *TABLE_KEYS, *LENGTH_KEYS, "organisation_scope", "questions"]
+KEYS = ["n", *TABLE_KEYS, *LENGTH_KEYS, "card_hit@1", "organisation_scope", "questions"]
 DEFAULT_GOLD = [Path("evals/test.jsonl")]
 
 
@@ -164,6 +164,9 @@ def evaluate(assistant, gold: list[Gold], mode: str = "hybrid", internal: bool =
             row["ndcg@10"] = ndcg_at(rels, n_rel)
             row["quote_hit@1"] = 1.0 if first and g.matches(first.document, first.text) else 0.0
             row["quote_hit@shown"] = 1.0 if any(g.matches(q.document, q.text) for q in answer.quotes) else 0.0
+            # what the first card shows: the quote with the context around it (a reader reads both)
+            shown = first.before + first.text + first.after if first else ""
+            row["card_hit@1"] = 1.0 if first and g.matches(first.document, shown) else 0.0
         if answer.quotes:     # what a reader reads: the first quote, and all shown
             row["first_chars"] = len(first.text)
             row["shown_chars"] = sum(len(q.text) for q in answer.quotes)
@@ -187,6 +190,7 @@ def summarise(rows: list[dict]) -> dict:
     quoted = [r for r in ans if "first_chars" in r]
     out["first_quote_chars"] = round(sum(r["first_chars"] for r in quoted) / len(quoted), 1) if quoted else None
     out["shown_chars"] = round(sum(r["shown_chars"] for r in quoted) / len(quoted), 1) if quoted else None
+    out["card_hit@1"] = mean("card_hit@1", ans)
     out["organisation_scope"] = scope_summary(rows)
     out["questions"] = rows
     return out
@@ -308,6 +312,8 @@ def format_text(result: dict, name: str, failures_too: bool = True) -> str:
     if result.get("first_quote_chars") is not None:
         lines.append(f"Quote length (answered questions): first quote {result['first_quote_chars']:.0f} characters, "
                      f"all shown {result['shown_chars']:.0f}")
+    if result.get("card_hit@1") is not None:
+        lines.append(f"First card shows the answer (in the quote or the context shown around it): {result['card_hit@1']:.3f}")
     if scope := format_scope(result):
         lines += ["", scope]
     if not failures_too:

@@ -4,6 +4,7 @@ Everything from documents and questions passes ``escape.page_text`` before it is
 text, never Markdown or HTML.
 """
 
+import re
 import sys
 from dataclasses import replace
 
@@ -65,7 +66,7 @@ def answer_messages(answer) -> list[tuple[str, object]]:
         else:
             head.append("Det gør ingen af de andre dokumenter heller.")
         out.append(("\n\n".join(head), None))
-        out += [(f"*{esc(q.organisation)}:*\n\n> {esc(q.text, 'lines')}\n\nKilde: **{esc(citation(q))}**", q)
+        out += [(f"*{esc(q.organisation)}:*\n\n{quote_in_context(q)}\n\nKilde: **{esc(citation(q))}**", q)
                 for q in answer.others]
         out += [(f"{esc(q.text[:200], 'lines')}{'…' if len(q.text) > 200 else ''}\n\nKilde: *{esc(citation(q))}*", q)
                 for q in answer.related]
@@ -89,8 +90,28 @@ def answer_messages(answer) -> list[tuple[str, object]]:
         head.append(agreed)
     if head:
         out.append(("\n\n".join(head), None))
-    out += [(f"> {esc(q.text, 'lines')}\n\nKilde: **{esc(citation(q))}**", q) for qs in groups.values() for q in qs]
+    out += [(f"{quote_in_context(q)}\n\nKilde: **{esc(citation(q))}**", q) for qs in groups.values() for q in qs]
     return out
+
+
+_MARKER = re.compile(r"^(•|-|–|\d{1,2}[.)])$")
+
+
+def quote_in_context(q) -> str:
+    """A quote card's text: the quote marked, with the sentence before and after it from the same passage
+    dimmed (shown to read it by, not cited), lines kept (a list reads as a list); escaped."""
+    esc = lambda text: page_text(text, "inline")
+    dim = lambda text: f'<span class="kontekst">{esc(text)}</span>' if text.strip() else ""
+    before, after = q.before.split("\n"), q.after.split("\n")
+    same_line = before.pop()                         # what precedes the quote on its own line
+    lead = same_line.strip() if _MARKER.match(same_line.strip()) else ""    # its item's bullet: not dimmed
+    middle = " ".join(x for x in (
+        "" if lead else dim(same_line), esc(lead),
+        "<br>".join(f'<mark class="citat">{esc(x)}</mark>' for x in q.text.split("\n") if x.strip()),
+        dim(after[0])) if x)
+    shown = [dim(x) for x in before] + [middle] + [dim(x) for x in after[1:]]
+    return "> " + "<br>".join(x for x in shown if x)
+
 
 
 def voter(viewer, request) -> str:
@@ -122,8 +143,10 @@ def comparison_html(answer, keys: list[str]) -> str:
     for g in answer.by_organisation:
         body = []
         for q in g.quotes:
+            before = f"<span class='kontekst'>{page_text(q.before)}</span> " if q.before else ""
+            after = f" <span class='kontekst'>{page_text(q.after)}</span>" if q.after else ""
             body.append(f"<button type='button' class='citat' data-kilde='{attr(keys[i])}'>"
-                        f"<span class='tekst'>{page_text(q.text, 'lines')}</span>"
+                        f"{before}<span class='tekst'>{page_text(q.text, 'lines')}</span>{after}"
                         f"<span class='kilde-ref'>{page_text(citation(q))}</span></button>")
             i += 1
         if not g.quotes:
@@ -176,6 +199,8 @@ def _theme():
 CSS = """
 #kilde { max-height: 70vh !important; overflow-y: auto !important; }
 #kilde mark { background: #ffe066; padding: 0 2px; }
+#samtale .kontekst, #sammenligning .kontekst { opacity: 0.55; }
+#samtale mark.citat { background: #fff3b0; color: inherit; padding: 0 2px; }
 #kilde details.hvorfor { margin: 0 0 8px; padding: 4px 8px; border: 1px solid #ddd; border-radius: 6px; }
 #sammenligning .sammenligning { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 10px; }
 #sammenligning .org-kolonne { border: 1px solid #ddd; border-radius: 8px; padding: 8px; }
