@@ -74,6 +74,9 @@ def write_report(assistant, out: Path, gold_paths: list[Path]) -> None:
         "", TABLE_HEAD,
         *[table_row(mode, r) for mode, r in results.items()],
         "",
+        f"First card shows the answer (hybrid: in the quote or the context shown around it): "
+        f"{results['hybrid']['card_hit@1']:.3f}.",
+        "",
         f"![recall@k]({plot.name})",
         "",
         "## Danish analysis on the keyword side (ablation)",
