@@ -28,6 +28,7 @@ class Document:
     date_phrase: str | None = None      # the words the date was read from ("Opdateret: August 2018")
     org_aliases: tuple[str, ...] = ()   # abbreviations the document defines for its organisation ("KFR")
     visibility: str = "offentlig"       # "offentlig" (everyone) or "intern" (logged-in staff only)
+    language: str = "da"                # ISO 639-1, detected from the text (language/detect.py)
 
     @property
     def internal(self) -> bool:
@@ -98,6 +99,7 @@ class Quote:
     context_end: int | None = None
     before: str = ""
     after: str = ""
+    language: str = "da"                # its document's language (cited when not Danish)
 
     def to_json(self) -> dict:
         return asdict(self)

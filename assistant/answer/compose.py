@@ -4,6 +4,7 @@ from __future__ import annotations
 from assistant.answer.decision import WHAT
 from assistant.answer.scope import genitive
 from assistant.ingest.sentences import sentences
+from assistant.language.detect import NAMES
 from assistant.types import Document, Quote
 
 NOT_FOUND = "Det kan jeg ikke finde et svar på i de dokumenter, jeg kender."
@@ -19,6 +20,8 @@ def citation(q: Quote) -> str:
     parts = [q.organisation, q.title, section_label(q)]
     if q.page:
         parts.append(f"side {q.page}")
+    if q.language != "da":                       # the quote stays verbatim, in its language: say which
+        parts.append(f"på {NAMES.get(q.language, q.language)}")
     return " · ".join(parts)
 
 
@@ -92,7 +95,8 @@ def make_quote(doc: Document, heading: str, start: int, end: int, score: float,
     return Quote(document=doc.id, title=doc.title, organisation=doc.organisation, doc_type=doc.doc_type,
                  heading=heading, start=start, end=end, page=doc.page_at(start),
                  text=doc.text[start:end], score=round(float(score), 4), context_start=cstart, context_end=cend,
-                 before=doc.text[cstart:start] if passage else "", after=doc.text[end:cend] if passage else "")
+                 before=doc.text[cstart:start] if passage else "", after=doc.text[end:cend] if passage else "",
+                 language=doc.language)
 
 
 def in_context(text: str, start: int, end: int, passage: tuple[int, int], limit: int = CONTEXT_CHARS) -> tuple[int, int]:

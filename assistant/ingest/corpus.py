@@ -18,6 +18,7 @@ from assistant.ingest.metadata import (
     read_sidecar,
     resolve,
 )
+from assistant.language.detect import language_of
 from assistant.types import Document, RawDocument, Skipped
 
 DATA_SUFFIXES = (".json", ".jsonl", ".csv")   # metadata and fixtures next to the documents, not documents
@@ -84,7 +85,7 @@ def make_document(prep: SourceFile, corpus: Path, boilerplate: frozenset[str] = 
     doc = Document(id=prep.path.stem, path=str(rel), text=text, title=meta.title,
                    organisation=meta.organisation, doc_type=meta.doc_type, date=meta.date,
                    page_starts=tuple(page_starts) if prep.raw.paged else (), date_phrase=meta.date_phrase,
-                   org_aliases=meta.aliases, visibility=meta.visibility)
+                   org_aliases=meta.aliases, visibility=meta.visibility, language=language_of(text))
     return doc, meta
 
 

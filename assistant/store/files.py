@@ -18,7 +18,7 @@ DOCUMENT_FIELDS = {"id": str, "path": str, "text": str, "title": str, "organisat
                    "doc_type": str, "date": (str, type(None)), "page_starts": list,
                    "date_phrase": (str, type(None)), "org_aliases": list}
 # optional: indexes written before visibility existed have no such field (their documents are public)
-OPTIONAL_DOCUMENT_FIELDS = {"visibility": str}
+OPTIONAL_DOCUMENT_FIELDS = {"visibility": str, "language": str}   # language: detected since 2026-12
 VISIBILITIES = ("offentlig", "intern")
 CHUNK_FIELDS = {"id": str, "document": str, "start": int, "end": int, "text": str,
                 "headings": list, "page": (int, type(None))}

@@ -27,7 +27,7 @@ import contextvars
 import functools
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable
@@ -41,6 +41,7 @@ from assistant.ingest.metadata import (
     sidecar_path,
 )
 from assistant.language.danish import Analyzer
+from assistant.language.detect import language_of
 from assistant.language.vocabulary import Vocabulary
 from assistant.store import files
 from assistant.store.spans import SpanStore
@@ -84,7 +85,9 @@ class IndexWriteError(RuntimeError):
 
 def document_from_row(row: dict) -> Document:
     """A Document from its documents.jsonl row (checked by index_files.read_documents)."""
-    return Document(**{**row, "page_starts": tuple(row["page_starts"]), "org_aliases": tuple(row["org_aliases"])})
+    doc = Document(**{**row, "page_starts": tuple(row["page_starts"]), "org_aliases": tuple(row["org_aliases"])})
+    # an index written before languages were detected: detected now (a few ms a document)
+    return doc if "language" in row else replace(doc, language=language_of(doc.text))
 
 
 def passage_text(doc: Document, chunk: Chunk) -> str:
