@@ -75,3 +75,33 @@ def test_the_administration_page_takes_a_document_of_its_own_limit():
     app = Reader()
     assert call(guard(app), "/admin/dokument", {"content-length": str(5 * MB)}, [b"x" * 5 * MB])[0] == 200
     assert call(guard(Reader()), "/login", {"content-length": str(5 * MB)}, [b"x" * 5 * MB])[0] == 413
+
+
+def test_another_site_may_not_read_an_answer_even_where_the_application_allows_it():
+    """Gradio answers loopback origins with CORS headers and credentials; a page on another port could
+    then read the chat's answers with the visitor's cookie. The guard takes those headers off."""
+    async def cors_app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"access-control-allow-origin", b"http://localhost:9999"), (b"access-control-allow-credentials", b"true"),
+            (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    def get(method, origin):
+        scope = {"type": "http", "method": method, "path": "/config",
+                 "headers": [(b"host", b"127.0.0.1:7860")] + ([(b"origin", origin.encode())] if origin else [])}
+        out = []
+
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            out.append(message)
+        asyncio.run(RequestGuard(cors_app, MB)(scope, receive, send))
+        return out[0]["status"], {k.decode(): v.decode() for k, v in out[0]["headers"]}
+
+    for method in ("GET", "OPTIONS"):
+        status, headers = get(method, "http://localhost:9999")
+        assert status == 200 and not any(k.startswith("access-control-") for k in headers), (method, headers)
+    status, headers = get("GET", "http://127.0.0.1:7860")              # its own page: as the application says
+    assert headers["access-control-allow-origin"] == "http://localhost:9999"
+    assert get("POST", "http://localhost:9999")[0] == 403

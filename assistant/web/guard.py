@@ -11,6 +11,9 @@
   ``request_bytes``. A declared length above the limit is refused at once (413); a body without
   a length is counted as it arrives and refused when it passes the limit, and the application
   sees the client go away.
+- A page on another site (another port of the same host included) may not read any answer: the
+  CORS headers Gradio adds for loopback origins, with credentials, are taken off every response to
+  a request whose ``Origin`` is not this server (a preflight from there then fails in the browser).
 - Every response may not be framed by another page (``X-Frame-Options: DENY``, CSP
   ``frame-ancestors 'none'``), and none but static assets (scripts, styles, fonts, images) may be
   stored by the browser (``Cache-Control: no-store``): the chat page and Gradio's API answers can
@@ -50,9 +53,9 @@ class RequestGuard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         method = scope.get("method", "GET")
         origin = headers.get("origin")
-        if origin is not None and (method not in SAFE_METHODS or scope["type"] == "websocket"):
-            if urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
-                return await self._refuse(scope, send, 403, "requests from another site are not accepted")
+        foreign = origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
+        if foreign and (method not in SAFE_METHODS or scope["type"] == "websocket"):
+            return await self._refuse(scope, send, 403, "requests from another site are not accepted")
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
@@ -87,7 +90,7 @@ class RequestGuard:
                 return                                   # the refusal below answers instead
             if message["type"] == "http.response.start":
                 state["started"] = True
-                message = {**message, "headers": protective_headers(list(message.get("headers", [])))}
+                message = {**message, "headers": protective_headers(list(message.get("headers", [])), foreign)}
             await send(message)
 
         try:
@@ -109,8 +112,11 @@ class RequestGuard:
         await send({"type": "http.response.body", "body": body})
 
 
-def protective_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """``headers`` with the framing and caching headers added where the route set none."""
+def protective_headers(headers: list[tuple[bytes, bytes]], foreign: bool = False) -> list[tuple[bytes, bytes]]:
+    """``headers`` with the framing and caching headers added where the route set none, and without
+    CORS headers for a request from another site (``foreign``)."""
+    if foreign:
+        headers = [(k, v) for k, v in headers if not k.lower().startswith(b"access-control-")]
     present = {k.lower(): v for k, v in headers}
     added = []
     if b"x-frame-options" not in present:
