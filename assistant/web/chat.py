@@ -54,7 +54,7 @@ def answer_messages(answer) -> list[tuple[str, object]]:
         out.append(("\n\n".join(head), None))
         for g in answer.by_organisation:
             body = [f"**{esc(g.organisation)}**"]
-            body += [f"> {esc(q.text, 'lines')}" for q in g.quotes[:1]] or [esc(g.note)]
+            body += [quote_in_context(q) for q in g.quotes[:1]] or [esc(g.note)]
             if len(g.quotes) > 1:
                 body.append(f"(+{len(g.quotes) - 1} citat{'er' if len(g.quotes) > 2 else ''} mere)")
             out.append(("\n\n".join(body), g.quotes[0] if g.quotes else None))
