@@ -114,6 +114,10 @@ def in_context(text: str, start: int, end: int, passage: tuple[int, int], limit:
     options = [(before, after), (None, after), (before, None)]
     for b, a in options:
         s, e = (b[0] if b else start), (a[1] if a else end)
+        while e > end and text[e - 1].isspace():       # the context ends and begins with words
+            e -= 1
+        while s < start and text[s].isspace():
+            s += 1
         if (b or a) and e - s <= limit:
             return s, e
     return start, end
