@@ -190,7 +190,7 @@ def summarise(rows: list[dict]) -> dict:
     quoted = [r for r in ans if "first_chars" in r]
     out["first_quote_chars"] = round(sum(r["first_chars"] for r in quoted) / len(quoted), 1) if quoted else None
     out["shown_chars"] = round(sum(r["shown_chars"] for r in quoted) / len(quoted), 1) if quoted else None
-    out["card_hit@1"] = mean("card_hit@1", ans)
+    out["card_hit@1"] = mean("card_hit@1", [r for r in ans if "card_hit@1" in r])
     out["organisation_scope"] = scope_summary(rows)
     out["questions"] = rows
     return out

@@ -12,9 +12,24 @@ NAMES = {"da": "dansk", "en": "engelsk", "sv": "svensk", "no": "norsk", "de": "t
 
 @lru_cache(maxsize=1)
 def _identifier():
-    """Our own identifier (py3langid's module-level one is shared), limited to ``LANGUAGES``."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE)
+    """Our own identifier (py3langid's module-level one is shared), limited to ``LANGUAGES``. The model is
+    decompressed in memory: py3langid's loader writes it (68 MB) to a temporary file first, which fails
+    on a full disk and made a build report that instead of its own write error (test_hostile_ingestion)."""
+    import io
+    import lzma
+    from array import array
+
+    import numpy as np
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    def typed(a: np.ndarray) -> array:            # as py3langid keeps its state machine: stdlib arrays
+        out = array({2: "H", 4: "I", 8: "L"}[a.dtype.itemsize])
+        out.frombytes(np.ascontiguousarray(a).tobytes())
+        return out
+
+    with lzma.open(MODEL_DIR / MODEL_FILE) as src, np.load(io.BytesIO(src.read()), allow_pickle=False) as m:
+        ident = LanguageIdentifier(np.asarray(m["ptc"]), np.asarray(m["pc"]), m["classes"].tolist(), typed(m["nextmove"]),
+                                   m["out_feat"].tolist(), tk_row=typed(m["nextmove_row"]))
     ident.set_languages(list(LANGUAGES))
     return ident
 
