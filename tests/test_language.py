@@ -30,6 +30,15 @@ def test_the_development_questions_are_told_english_or_danish_as_their_writers_m
     assert len(wrong) <= len(gold) // 200, wrong          # at most 0.5 % (none when measured)
 
 
+def test_danish_documents_are_told_by_their_words_and_the_model_agrees():
+    from assistant.language import detect
+    texts = [f.read_text(encoding="utf-8") for f in sorted(CORPUS.glob("*.txt"))]
+    quick = [len(detect.DANISH_ONLY.intersection(detect._WORD.findall(t[:detect.SAMPLE].lower()))) >= 3 for t in texts]
+    assert all(quick)                                       # no model needed for them
+    assert {str(detect._identifier().classify(t[:detect.SAMPLE])[0]) for t in texts} == {"da"}
+    assert language_of(ENGLISH_PAGE) == "en"
+
+
 def test_an_english_page_is_kept_as_english_in_the_index_and_cited_so(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)

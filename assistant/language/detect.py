@@ -3,6 +3,7 @@ to the languages a Danish public body's pages come in. On the 1,316 development 
 it made no error, at 0.04 ms a question (docs/ingestion.md, "Language")."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 LANGUAGES = ("da", "en", "sv", "no", "de")
@@ -34,9 +35,18 @@ def _identifier():
     return ident
 
 
+# Words only Danish spells so (Norwegian writes av, noen, mellom, uten, blir, våre, hva, mye, blant, gjennom,
+# kanskje; Swedish av, några, mellan, utan, blir, våra, vad, mycket, bland, genom, kanske): a text that uses
+# three of them is Danish without loading the model (68 MB, half a second, in every process that builds).
+DANISH_ONLY = frozenset("af nogle mellem uden bliver vores hvad meget blandt gennem måske".split())
+_WORD = re.compile(r"[a-zæøå]+")
+
+
 def language_of(text: str, default: str = "da") -> str:
     """The ISO 639-1 code of the language ``text`` is written in (``default`` for a text without letters)."""
     sample = text[:SAMPLE]
     if not any(ch.isalpha() for ch in sample):
         return default
+    if len(DANISH_ONLY.intersection(_WORD.findall(sample.lower()))) >= 3:
+        return "da"
     return str(_identifier().classify(sample)[0])
